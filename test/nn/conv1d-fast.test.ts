@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { conv1d } from '../../src/nn/conv1d.js';
+import { conv1dReference } from '../../src/nn/conv1d-reference.js';
+import type { Conv1dOptions, PaddingMode } from '../../src/nn/conv1d-options.js';
+import { Rng } from '../../src/nn/random.js';
+import { tensor, type Tensor } from '../../src/nn/tensor.js';
+
+function randn(rng: Rng, shape: number[]): Tensor {
+  const t = tensor(shape);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal();
+  return t;
+}
+
+const FC_SEED = 20261122;
+
+describe('conv1d fast path ≡ direct reference', () => {
+  it('agrees on random valid configurations (fast-check)', () => {
+    const config = fc.record({
+      batch: fc.integer({ min: 1, max: 3 }),
+      groups: fc.integer({ min: 1, max: 3 }),
+      cinG: fc.integer({ min: 1, max: 4 }),
+      coutG: fc.integer({ min: 1, max: 4 }),
+      kernelSize: fc.integer({ min: 1, max: 5 }),
+      stride: fc.integer({ min: 1, max: 3 }),
+      dilation: fc.integer({ min: 1, max: 3 }),
+      length: fc.integer({ min: 1, max: 40 }),
+      padding: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant('same' as const), fc.constant('valid' as const)),
+      paddingMode: fc.constantFrom<PaddingMode>('zeros', 'reflect', 'replicate', 'circular'),
+      bias: fc.boolean(),
+      seed: fc.integer(),
+    });
+    fc.assert(
+      fc.property(config, (c) => {
+        const rng = new Rng(c.seed);
+        const cin = c.cinG * c.groups;
+        const cout = c.coutG * c.groups;
+        const x = randn(rng, [c.batch, cin, c.length]);
+        const w = randn(rng, [cout, c.cinG, c.kernelSize]);
+        const b = c.bias ? randn(rng, [cout]) : null;
+        const opts: Conv1dOptions = {
+          stride: c.padding === 'same' ? 1 : c.stride,
+          padding: c.padding,
+          dilation: c.dilation,
+          groups: c.groups,
+          paddingMode: c.paddingMode,
+        };
+        let expected: Tensor;
+        try {
+          expected = conv1dReference(x, w, b, opts);
+        } catch (e) {
+          // Invalid combination: the fast path must reject it with the same message.
+          expect(() => conv1d(x, w, b, opts)).toThrow((e as Error).message);
+          return;
+        }
+        const actual = conv1d(x, w, b, opts);
+        expect(actual.shape).toEqual(expected.shape);
+        for (let i = 0; i < expected.data.length; i++) {
+          expect(Math.abs(actual.data[i]! - expected.data[i]!)).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(expected.data[i]!));
+        }
+      }),
+      { seed: FC_SEED, numRuns: 300 },
+    );
+  });
+
+  it('computes a hand-checked example (kernel [1, 2], bias 0.5, padding 1)', () => {
+    const x = tensor([1, 1, 3], [1, 2, 3]);
+    const w = tensor([1, 1, 2], [1, 2]);
+    const b = tensor([1], [0.5]);
+    // padded input: 0 1 2 3 0 → windows (0,1) (1,2) (2,3) (3,0) → 2, 5, 8, 3 (+0.5)
+    expect(Array.from(conv1d(x, w, b, { padding: 1 }).data)).toEqual([2.5, 5.5, 8.5, 3.5]);
+  });
+
+  it('pads reflect, replicate and circular as PyTorch does (hand-checked)', () => {
+    const x = tensor([1, 1, 4], [1, 2, 3, 4]);
+    const pick = tensor([1, 1, 1], [1]); // identity kernel exposes the padded input
+    expect(Array.from(conv1d(x, pick, null, { padding: 2, paddingMode: 'reflect' }).data)).toEqual([3, 2, 1, 2, 3, 4, 3, 2]);
+    expect(Array.from(conv1d(x, pick, null, { padding: 2, paddingMode: 'replicate' }).data)).toEqual([1, 1, 1, 2, 3, 4, 4, 4]);
+    expect(Array.from(conv1d(x, pick, null, { padding: 2, paddingMode: 'circular' }).data)).toEqual([3, 4, 1, 2, 3, 4, 1, 2]);
+    expect(Array.from(conv1d(x, pick, null, { padding: 2 }).data)).toEqual([0, 0, 1, 2, 3, 4, 0, 0]);
+  });
+
+  it("pads the extra column of 'same' with an even kernel on the right", () => {
+    const x = tensor([1, 1, 4], [1, 2, 3, 4]);
+    // K = 2: total padding 1 → left 0, right 1 → windows (1,2) (2,3) (3,4) (4,0)
+    const w = tensor([1, 1, 2], [1, 10]);
+    expect(Array.from(conv1d(x, w, null, { padding: 'same' }).data)).toEqual([21, 32, 43, 4]);
+  });
+
+  it('accepts unbatched [C, L] input like PyTorch', () => {
+    const x = tensor([1, 3], [1, 2, 3]);
+    const w = tensor([2, 1, 1], [1, -1]);
+    const y = conv1d(x, w, null);
+    expect(y.shape).toEqual([2, 3]);
+    expect(Array.from(y.data)).toEqual([1, 2, 3, -1, -2, -3]);
+  });
+});
