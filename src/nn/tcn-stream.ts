@@ -1,0 +1,302 @@
+import type { Activation } from './activations.js';
+import { CausalConvRing } from './causal-conv-ring.js';
+import { packConvGroups } from './conv-packing.js';
+import type { Conv1d } from './conv1d-layer.js';
+import type { GemmKernel, PackedMatrix } from './gemm.js';
+import { formatShape, type Tensor } from './tensor.js';
+import type { Tcn } from './tcn.js';
+
+/** Per-stream state of a TCN: every causal conv's history plus the count of inputs seen. */
+export interface TcnStreamSnapshot {
+  /** One history per causal conv, in order (block 0 conv1, block 0 conv2, block 1 conv1, …), each `[H, C]` oldest first. */
+  readonly histories: readonly Float32Array[];
+  /** Inputs this stream has consumed. */
+  readonly seen: number;
+}
+
+interface CausalLayer {
+  readonly ring: CausalConvRing;
+  readonly mat: PackedMatrix;
+  readonly cin: number;
+  readonly cout: number;
+}
+
+interface BlockState {
+  readonly conv1: CausalLayer;
+  readonly conv2: CausalLayer;
+  readonly downsample: PackedMatrix | null;
+  readonly cout: number;
+}
+
+function packLayer(conv: Conv1d, kernel: GemmKernel): PackedMatrix {
+  const o = conv.options;
+  const packed = packConvGroups(conv.weight.data, conv.bias === null ? null : conv.bias.data, o.outChannels, o.inChannels, o.kernelSize, 1, kernel);
+  return packed[0] as PackedMatrix;
+}
+
+/**
+ * Many independent TCN streams (e.g. one per device) in one object. Each slot has its own ring
+ * buffers; a call advances any subset of slots by one column each, and every layer becomes one
+ * matrix product over those slots (`[count, K·C] × [K·C, Cout]`). One slot can also take a whole
+ * chunk. Both give, per slot, exactly the numbers of {@link Tcn.forward} over that slot's stream.
+ *
+ * Scratch grows to the largest `count` or chunk seen, then nothing is allocated per step.
+ */
+export class TcnBatchStream {
+  readonly capacity: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly receptiveField: number;
+  private readonly blocks: BlockState[];
+  private readonly head: PackedMatrix;
+  private readonly act: Activation;
+  private readonly seen: Float64Array;
+  private readonly maxChannels: number;
+  private readonly maxKd: number;
+  private rowsCapacity = 0;
+  private cols = new Float32Array(0);
+  private bufA = new Float32Array(0);
+  private bufB = new Float32Array(0);
+  private bufC = new Float32Array(0);
+  private bufD = new Float32Array(0);
+
+  /** @throws Error if `capacity` is not a positive integer. */
+  constructor(tcn: Tcn, capacity: number, kernel: GemmKernel) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`TcnBatchStream: capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+    const arch = tcn.architecture;
+    this.inChannels = arch.inChannels;
+    this.outChannels = arch.outChannels;
+    this.receptiveField = tcn.receptiveField;
+    this.act = tcn.activation;
+    this.seen = new Float64Array(capacity);
+    let maxC = Math.max(arch.inChannels, arch.outChannels);
+    let maxKd = 0;
+    this.blocks = tcn.blocks.map((b) => {
+      const cin = b.conv1.options.inChannels;
+      const cout = b.conv1.options.outChannels;
+      maxC = Math.max(maxC, cin, cout);
+      maxKd = Math.max(maxKd, arch.kernelSize * Math.max(cin, cout));
+      const layer = (conv: Conv1d): CausalLayer => ({
+        ring: new CausalConvRing(capacity, conv.options.inChannels, arch.kernelSize, b.dilation),
+        mat: packLayer(conv, kernel),
+        cin: conv.options.inChannels,
+        cout: conv.options.outChannels,
+      });
+      return { conv1: layer(b.conv1), conv2: layer(b.conv2), downsample: b.downsample === null ? null : packLayer(b.downsample, kernel), cout };
+    });
+    this.head = packLayer(tcn.head, kernel);
+    this.maxChannels = maxC;
+    this.maxKd = maxKd;
+  }
+
+  /** Inputs slot `slot` has consumed since its creation or last reset. */
+  samplesSeen(slot: number): number {
+    return this.seen[this.checkSlot(slot)] as number;
+  }
+
+  /** Whether slot `slot`'s latest output depends on real inputs only (its receptive field is filled). */
+  isReady(slot: number): boolean {
+    return this.samplesSeen(slot) >= this.receptiveField;
+  }
+
+  /**
+   * Advances `count` slots by one column each. `slots[0..count)` must be distinct slot indices;
+   * `x` holds their inputs `[count, inChannels]`; `out` receives `[count, outChannels]`.
+   * @throws Error on a bad slot index, a repeated slot or short arrays.
+   */
+  stepSlots(slots: Int32Array, count: number, x: Float32Array, out: Float32Array): void {
+    if (count === 0) return;
+    if (count > this.capacity || count > slots.length) throw new Error(`TcnBatchStream.stepSlots: count ${count} exceeds the ${Math.min(this.capacity, slots.length)} slots given`);
+    if (x.length < count * this.inChannels) throw new Error(`TcnBatchStream.stepSlots: x holds ${x.length} values, needs ${count}×${this.inChannels}`);
+    if (out.length < count * this.outChannels) throw new Error(`TcnBatchStream.stepSlots: out holds ${out.length} values, needs ${count}×${this.outChannels}`);
+    for (let i = 0; i < count; i++) {
+      const s = this.checkSlot(slots[i] as number);
+      // A repeated slot would read history that the same call is about to overwrite.
+      for (let j = 0; j < i; j++) if (slots[j] === s) throw new Error(`TcnBatchStream.stepSlots: slot ${s} appears twice in one step`);
+    }
+    this.ensureRows(count);
+    this.run(count, x, out, (layer, cur, cols) => {
+      layer.ring.gatherStep(slots, count, cur, cols, 0, layer.cin);
+      return count;
+    }, (layer, cur) => layer.ring.pushStep(slots, count, cur));
+    for (let i = 0; i < count; i++) this.seen[slots[i] as number] += 1;
+  }
+
+  /**
+   * Advances one slot by a chunk of `length` columns, time-major: `x` is `[length, inChannels]`,
+   * `out` receives `[length, outChannels]`.
+   */
+  pushChunkSlot(slot: number, length: number, x: Float32Array, out: Float32Array): void {
+    this.checkSlot(slot);
+    if (length === 0) return;
+    if (x.length < length * this.inChannels) throw new Error(`TcnBatchStream.pushChunkSlot: x holds ${x.length} values, needs ${length}×${this.inChannels}`);
+    if (out.length < length * this.outChannels) throw new Error(`TcnBatchStream.pushChunkSlot: out holds ${out.length} values, needs ${length}×${this.outChannels}`);
+    this.ensureRows(length);
+    this.run(length, x, out, (layer, cur, cols) => layer.ring.gatherChunk(slot, length, cur, 0, 1, cols, 0, layer.cin), (layer, cur) =>
+      layer.ring.pushChunk(slot, length, cur),
+    );
+    this.seen[slot] += length;
+  }
+
+  /** Slot `slot` back to a fresh stream (zero history, not ready). */
+  resetSlot(slot: number): void {
+    this.checkSlot(slot);
+    for (const b of this.blocks) {
+      b.conv1.ring.resetSlot(slot);
+      b.conv2.ring.resetSlot(slot);
+    }
+    this.seen[slot] = 0;
+  }
+
+  /** A copy of slot `slot`'s state. */
+  snapshotSlot(slot: number): TcnStreamSnapshot {
+    this.checkSlot(slot);
+    const histories: Float32Array[] = [];
+    for (const b of this.blocks) histories.push(b.conv1.ring.snapshotSlot(slot), b.conv2.ring.snapshotSlot(slot));
+    return { histories, seen: this.seen[slot] as number };
+  }
+
+  /**
+   * Loads a state taken from a stream of the same architecture into slot `slot`.
+   * @throws Error if the snapshot's layer count or sizes do not match.
+   */
+  restoreSlot(slot: number, snapshot: TcnStreamSnapshot): void {
+    this.checkSlot(slot);
+    const n = this.blocks.length * 2;
+    if (snapshot.histories.length !== n) throw new Error(`TCN stream restore: snapshot has ${snapshot.histories.length} layer histories, this model has ${n}`);
+    if (!Number.isInteger(snapshot.seen) || snapshot.seen < 0) throw new Error(`TCN stream restore: seen must be a non-negative integer, got ${snapshot.seen}`);
+    this.blocks.forEach((b, i) => {
+      b.conv1.ring.restoreSlot(slot, snapshot.histories[2 * i] as Float32Array);
+      b.conv2.ring.restoreSlot(slot, snapshot.histories[2 * i + 1] as Float32Array);
+    });
+    this.seen[slot] = snapshot.seen;
+  }
+
+  private checkSlot(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.capacity) {
+      throw new Error(`TcnBatchStream: slot ${slot} is outside [0, ${this.capacity})`);
+    }
+    return slot;
+  }
+
+  private ensureRows(rows: number): void {
+    if (rows <= this.rowsCapacity) return;
+    let cap = Math.max(this.rowsCapacity, 1);
+    while (cap < rows) cap *= 2;
+    this.rowsCapacity = cap;
+    this.cols = new Float32Array(cap * this.maxKd);
+    this.bufA = new Float32Array(cap * this.maxChannels);
+    this.bufB = new Float32Array(cap * this.maxChannels);
+    this.bufC = new Float32Array(cap * this.maxChannels);
+    this.bufD = new Float32Array(cap * this.maxChannels);
+  }
+
+  /**
+   * The layer sequence shared by step and chunk mode; only how im2col rows are gathered and how
+   * history is appended differ. Rows are time- or slot-major `[m, C]` throughout.
+   */
+  private run(
+    m: number,
+    x: Float32Array,
+    out: Float32Array,
+    gather: (layer: CausalLayer, cur: Float32Array, cols: Float32Array) => number,
+    push: (layer: CausalLayer, cur: Float32Array) => void,
+  ): void {
+    const act = this.act;
+    const cols = this.cols;
+    let cur = x;
+    // Rotate through scratch buffers so a block's input stays readable until its residual add.
+    let free: Float32Array[] = [this.bufA, this.bufB, this.bufC, this.bufD];
+    for (const b of this.blocks) {
+      const [h1, h2, res, spare] = free as [Float32Array, Float32Array, Float32Array, Float32Array];
+      const c = b.cout;
+      gather(b.conv1, cur, cols);
+      b.conv1.mat.run(m, cols, 0, h1, 0, c);
+      act.applyInPlace(h1, 0, m * c);
+      push(b.conv1, cur);
+      gather(b.conv2, h1, cols);
+      b.conv2.mat.run(m, cols, 0, h2, 0, c);
+      act.applyInPlace(h2, 0, m * c);
+      push(b.conv2, h1);
+      let r = cur;
+      if (b.downsample !== null) {
+        b.downsample.run(m, cur, 0, res, 0, c);
+        r = res;
+      }
+      for (let i = 0, n = m * c; i < n; i++) h2[i] = h2[i] + r[i];
+      act.applyInPlace(h2, 0, m * c);
+      cur = h2;
+      // h2 is the next block's input and is not written by it; the other three are free again.
+      free = [h1, res, spare, h2];
+    }
+    this.head.run(m, cur, 0, out, 0, this.outChannels);
+  }
+}
+
+/**
+ * One TCN stream (one device) that takes chunks `[1, C, L]` of any length `L ≥ 0`.
+ * Concatenated outputs equal {@link Tcn.forward} over the whole stream, whatever the chunking.
+ */
+export class TcnStream {
+  private readonly batch: TcnBatchStream;
+  private inScratch = new Float32Array(0);
+  private outScratch = new Float32Array(0);
+
+  constructor(tcn: Tcn, kernel: GemmKernel) {
+    this.batch = new TcnBatchStream(tcn, 1, kernel);
+  }
+
+  get receptiveField(): number {
+    return this.batch.receptiveField;
+  }
+
+  /** Inputs consumed since creation or reset. */
+  get samplesSeen(): number {
+    return this.batch.samplesSeen(0);
+  }
+
+  /** Whether the receptive field is filled, so outputs no longer depend on the zero padding. */
+  get ready(): boolean {
+    return this.batch.isReady(0);
+  }
+
+  /**
+   * `[1, inChannels, L]` → `[1, outChannels, L]`.
+   * @throws Error for a chunk of another shape.
+   */
+  push(chunk: Tensor): Tensor {
+    const { inChannels: cin, outChannels: cout } = this.batch;
+    const s = chunk.shape;
+    if (s.length !== 3 || s[0] !== 1 || s[1] !== cin || chunk.data.length !== cin * (s[2] as number)) {
+      throw new Error(`TcnStream.push: chunk must be [1, ${cin}, L], got ${formatShape(s)}`);
+    }
+    const length = s[2] as number;
+    if (this.inScratch.length < length * cin) this.inScratch = new Float32Array(length * cin);
+    if (this.outScratch.length < length * cout) this.outScratch = new Float32Array(length * cout);
+    const xin = this.inScratch;
+    for (let c = 0; c < cin; c++) for (let t = 0; t < length; t++) xin[t * cin + c] = chunk.data[c * length + t];
+    this.batch.pushChunkSlot(0, length, xin, this.outScratch);
+    const out = new Float32Array(cout * length);
+    for (let c = 0; c < cout; c++) for (let t = 0; t < length; t++) out[c * length + t] = this.outScratch[t * cout + c];
+    return { shape: [1, cout, length], data: out };
+  }
+
+  /** One reading in (`[inChannels]`), its forecast out (`[outChannels]`). Allocation-free. */
+  step(x: Float32Array, out: Float32Array): void {
+    this.batch.pushChunkSlot(0, 1, x, out);
+  }
+
+  reset(): void {
+    this.batch.resetSlot(0);
+  }
+
+  snapshot(): TcnStreamSnapshot {
+    return this.batch.snapshotSlot(0);
+  }
+
+  /** @throws Error if the snapshot does not fit this model. */
+  restore(snapshot: TcnStreamSnapshot): void {
+    this.batch.restoreSlot(0, snapshot);
+  }
+}
