@@ -66,11 +66,16 @@ const MAX_NAME_CHARS_IN_MESSAGE = 80;
  * are available as properties, so callers can branch on `code` rather than on text.
  */
 export class SafetensorsError extends Error {
+  /** What kind of problem this is. */
   readonly code: SafetensorsErrorCode;
+  /** The file (or `'<bytes>'`, or `'serializeSafetensors'`) the problem is in. */
   readonly source: string;
+  /** The tensor concerned, if the problem belongs to one. */
   readonly tensor: string | undefined;
+  /** The header field or part concerned, if any. */
   readonly field: string | undefined;
 
+  /** Builds the error and its message from `init`. */
   constructor(init: SafetensorsErrorInit) {
     super(formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'SafetensorsError';
