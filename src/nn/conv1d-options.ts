@@ -103,6 +103,9 @@ export function planConv1d(input: Tensor, weight: Tensor, bias: Tensor | null, o
     throw new Error(`conv1d: weight ${formatShape(weight.shape)} has a zero size; out_channels, in_channels/groups and kernel_size must be ≥ 1`);
   }
   if (inChannels < 1) throw new Error(`conv1d: input ${formatShape(input.shape)} has no channels`);
+  if (length < 1) {
+    throw new Error(`conv1d: input ${formatShape(input.shape)} has length 0; conv1d needs at least one column (PyTorch rejects empty-length inputs too)`);
+  }
   if (outChannels % groups !== 0) {
     throw new Error(`conv1d: out_channels ${outChannels} (weight ${formatShape(weight.shape)}) must be divisible by groups ${groups}`);
   }
