@@ -235,7 +235,8 @@ function selectRows(
   records.rows.forEach((row, r) => {
     for (const c of checked) {
       const v = c.values[r];
-      if (!(c === time ? Number.isNaN(v) : Number.isNaN(v) || v === -1)) continue;
+      const isLabel = c.values instanceof Int8Array;
+      if (isLabel ? v !== -1 : !Number.isNaN(v)) continue;
       const text = row[c.index];
       if (onMissing === 'skip-row') return;
       if (c === time) {
@@ -249,7 +250,7 @@ function selectRows(
       }
       if (onMissing === 'error') {
         const missing = isMissingCell(text);
-        const what = c.values instanceof Int8Array ? 'a 0/1 label (0, 1, true, false)' : 'a number';
+        const what = isLabel ? 'a 0/1 label (0, 1, true, false)' : 'a number';
         throw new CsvTableError(
           missing ? 'missing-value' : 'invalid-value',
           `${missing ? 'missing value' : `is not ${what}`} (onMissing is 'error'; 'hold' or 'skip-row' repair it)`,
