@@ -42,7 +42,9 @@ const configArb = fc.record({
   seed: fc.integer(),
 });
 
-function makeTcn(c: fc.RecordValue<typeof configArb> extends infer T ? T : never): { tcn: Tcn; config: TcnConfig } {
+type ConfigCase = typeof configArb extends fc.Arbitrary<infer T> ? T : never;
+
+function makeTcn(c: ConfigCase): { tcn: Tcn; config: TcnConfig } {
   const config: TcnConfig = {
     inChannels: c.inChannels,
     outChannels: c.outChannels,
