@@ -63,8 +63,9 @@ export const DEFAULT_CHANNELS: readonly ChannelSpec[] = Object.freeze([
 export const DEFAULT_CHANNEL_COUNT = 8;
 
 /**
- * The nominal standard deviation of a channel's normal variation, without drift:
- * `sqrt(latentGain² + dailyAmplitude²/2 + processAmplitude²/2 + noiseStd²)`, or `spec.scale`
+ * The nominal standard deviation of a channel's normal variation:
+ * `sqrt(latentGain² + dailyAmplitude²/2 + processAmplitude²/2 + noiseStd² + driftBound²/3)`
+ * (the last term is the variance of a drift spread evenly over its bounds), or `spec.scale`
  * when given. Spike and level-shift magnitudes are in this unit.
  */
 export function channelScale(spec: ChannelSpec): number {
@@ -73,7 +74,8 @@ export function channelScale(spec: ChannelSpec): number {
   const d = spec.dailyAmplitude;
   const p = spec.processAmplitude;
   const n = spec.noiseStd;
-  return Math.sqrt(g * g + (d * d) / 2 + (p * p) / 2 + n * n);
+  const b = spec.driftBound;
+  return Math.sqrt(g * g + (d * d) / 2 + (p * p) / 2 + n * n + (b * b) / 3);
 }
 
 /**
