@@ -227,15 +227,16 @@ export function nabFileScore(args: NabFileScoreArgs): NabFileScore {
     let score = 0;
     if (scored) {
       scoredWindows++;
-      if (row === null) score = -profile.fnWeight;
-      else {
+      if (row === null) {
+        score = 0 - profile.fnWeight;
+        fnScore += score;
+      } else {
         detectedWindows++;
         // Position −1 at the window's first row, −1/len at its last: the reward is A_TP at the start.
         const position = -(span.end - row + 1) / lengthRows;
         score = (nabScaledSigmoid(position) * profile.tpWeight) / maxTp;
+        tpScore += score;
       }
-      if (score < 0) fnScore += score;
-      else tpScore += score;
     }
     return {
       startMs: windows[k][0],
