@@ -33,7 +33,22 @@ export interface TokenizeOptions {
 
 interface ParsedRecord {
   record: string[];
-  info: { lines: number };
+  /** `bytes`: offset in the input just past this record and its line ending. */
+  info: { bytes: number };
+}
+
+/** Line breaks in `buf[start, end)`; `\r\n` counts once, as an editor shows it. */
+function countLineBreaks(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b === 0x0a) n++;
+    else if (b === 0x0d) {
+      n++;
+      if (i + 1 < end && buf[i + 1] === 0x0a) i++;
+    }
+  }
+  return n;
 }
 
 function isBlank(record: readonly string[]): boolean {
@@ -61,9 +76,11 @@ export function tokenizeCsv(text: string, options: TokenizeOptions): CsvRecords 
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const delimiter = options.delimiter === 'auto' ? sniffDelimiter(body) : options.delimiter;
 
+  // Parsed as bytes so that record end offsets index the same buffer we count lines in.
+  const buf = Buffer.from(body, 'utf8');
   let parsed: ParsedRecord[];
   try {
-    parsed = parse(body, {
+    parsed = parse(buf, {
       delimiter,
       // Listing all three makes csv-parse accept them mixed instead of fixing the first one seen.
       record_delimiter: ['\r\n', '\n', '\r'],
@@ -79,16 +96,19 @@ export function tokenizeCsv(text: string, options: TokenizeOptions): CsvRecords 
   }
 
   // Every physical line belongs to exactly one record (blank lines give a one-empty-field
-  // record), so a record starts on the line after the one where the previous record ended.
-  let previousEnd = 0;
+  // record), so counting line breaks record by record gives each record's first line. (csv-parse's
+  // own line count takes a CRLF inside a quoted field for two lines.)
+  let offset = 0;
+  let nextLine = 1;
   let emptyLines = 0;
   let header: string[] | null = null;
   let headerLine = 0;
   const rows: string[][] = [];
   const lines: number[] = [];
   for (const { record, info } of parsed) {
-    const startLine = previousEnd + 1;
-    previousEnd = info.lines;
+    const startLine = nextLine;
+    nextLine += countLineBreaks(buf, offset, info.bytes);
+    offset = info.bytes;
     if (isBlank(record)) {
       emptyLines++;
       continue;

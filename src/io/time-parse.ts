@@ -112,11 +112,13 @@ export function parseDateTime(text: string): ParsedDateTime | null {
 /**
  * Parses a plain decimal number as written in an epoch column (`1700000000`, `1.7e9`,
  * `1700000000.250`). No hex, no `Infinity`, no thousands separators, no surrounding text.
- * @returns the number, or `NaN` when the text is not such a number.
+ * @returns the number, or `NaN` when the text is not such a number or overflows to infinity.
  */
 export function parseEpochNumber(text: string): number {
   const t = text.trim();
-  return EPOCH_NUMBER.test(t) ? Number(t) : NaN;
+  if (!EPOCH_NUMBER.test(t)) return NaN;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : NaN;
 }
 
 /** The unit `'auto'` mode picks for an epoch number: `'ms'` if `|value| >= 1e11`, else `'s'`. */
@@ -158,7 +160,7 @@ export class TimeCellParser {
       return dt.ms;
     }
     const v = parseEpochNumber(text);
-    if (!Number.isFinite(v)) return NaN;
+    if (Number.isNaN(v)) return NaN;
     this.unit ??= epochUnitFor(v);
     this.seen.epoch++;
     return this.unit === 'ms' ? v : v * 1000;
