@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { readSafetensorsFile } from '../src/model/safetensors.js';
+import { readSafetensorsFile } from '../src/io/safetensors-file.js';
 import { jsGemmKernel, type GemmKernel } from '../src/nn/gemm.js';
 import { Rng } from '../src/nn/random.js';
 import { Tcn } from '../src/nn/tcn.js';

@@ -24,5 +24,6 @@ export { TcnBatchStream, TcnStream, type TcnStreamSnapshot } from './nn/tcn-stre
 export { jsGemmKernel, type GemmKernel, type PackedMatrix } from './nn/gemm.js';
 
 // Model weights in safetensors format (PyTorch state_dict names).
-export { parseSafetensors, serializeSafetensors, readSafetensorsFile, writeSafetensorsFile, type SafetensorsContents } from './model/safetensors.js';
+export { parseSafetensors, serializeSafetensors, type SafetensorsContents } from './model/safetensors.js';
+export { readSafetensorsFile, writeSafetensorsFile } from './io/safetensors-file.js';
 export { SafetensorsError } from './model/safetensors-error.js';

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
 import type { Tensor } from '../nn/tensor.js';
 import { decodeToFloat32 } from './safetensors-dtype.js';
 import { describeValue, quoteForMessage, SafetensorsError } from './safetensors-error.js';
@@ -20,8 +18,6 @@ import { boundedElementCount, parseSafetensorsHeader, SAFETENSORS_METADATA_KEY }
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024 * 1024;
 /** Default {@link ParseSafetensorsOptions.maxTensorElements}: 2^26 (256 MiB as float32). */
 export const DEFAULT_MAX_TENSOR_ELEMENTS = 2 ** 26;
-/** Default {@link ReadSafetensorsFileOptions.maxFileBytes}: 1 GiB. */
-export const DEFAULT_MAX_FILE_BYTES = 2 ** 30;
 
 /** Options of {@link parseSafetensors}. */
 export interface ParseSafetensorsOptions {
@@ -33,11 +29,6 @@ export interface ParseSafetensorsOptions {
   readonly maxTensorElements?: number;
 }
 
-/** Options of {@link readSafetensorsFile}. */
-export interface ReadSafetensorsFileOptions extends ParseSafetensorsOptions {
-  /** Largest accepted file, in bytes; checked before reading. Default {@link DEFAULT_MAX_FILE_BYTES}. */
-  readonly maxFileBytes?: number;
-}
 
 /** What a safetensors file holds. */
 export interface SafetensorsContents {
@@ -135,67 +126,6 @@ export function serializeSafetensors(
   return out;
 }
 
-/**
- * Reads and parses a safetensors file. The size is checked against `maxFileBytes` before any
- * buffer is allocated. `options.source` defaults to `path`.
- * @throws SafetensorsError as {@link parseSafetensors}, or `file-too-large`.
- * @throws the file system's error (ENOENT, EACCES, ...) when the file cannot be read.
- */
-export async function readSafetensorsFile(path: string, options: ReadSafetensorsFileOptions = {}): Promise<SafetensorsContents> {
-  const source = options.source ?? path;
-  const maxFileBytes = positiveIntegerOption('maxFileBytes', options.maxFileBytes, DEFAULT_MAX_FILE_BYTES);
-  const handle = await open(path, 'r');
-  let bytes: Uint8Array;
-  try {
-    const { size } = await handle.stat();
-    if (size > maxFileBytes) {
-      const detail = `the file has ${size} bytes, more than maxFileBytes (${maxFileBytes})`;
-      throw new SafetensorsError({ code: 'file-too-large', source, detail });
-    }
-    bytes = new Uint8Array(size);
-    let filled = 0;
-    // The file may shrink while we read; parse what was there rather than trailing zeros.
-    while (filled < size) {
-      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    bytes = bytes.subarray(0, filled);
-  } finally {
-    await handle.close();
-  }
-  return parseSafetensors(bytes, { ...options, source });
-}
-
-/**
- * Writes tensors as a safetensors file (see {@link serializeSafetensors}) atomically: the bytes
- * go to a temporary file beside `path`, are flushed to disk, and the temporary file is renamed
- * over `path`, so readers see either the old file or the complete new one.
- * @throws SafetensorsError as {@link serializeSafetensors} (nothing is written then).
- * @throws the file system's error when writing or renaming fails (the temporary file is removed).
- */
-export async function writeSafetensorsFile(
-  path: string,
-  tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
-  metadata: Readonly<Record<string, string>> = {},
-): Promise<void> {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
-}
-
 function checkTensorForWriting(name: string, t: Tensor, source: string): void {
   const invalid = (detail: string): SafetensorsError =>
     new SafetensorsError({ code: 'tensor-invalid', source, tensor: name, detail });
@@ -218,7 +148,8 @@ function checkTensorForWriting(name: string, t: Tensor, source: string): void {
   }
 }
 
-function positiveIntegerOption(name: string, value: number | undefined, fallback: number): number {
+/** Checks an optional positive-integer option, returning `fallback` when absent. */
+export function positiveIntegerOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new Error(`safetensors option ${name} must be a positive integer, got ${String(value)}`);

@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/nn/tensor.js';
-import {
-  parseSafetensors,
-  readSafetensorsFile,
-  serializeSafetensors,
-  writeSafetensorsFile,
-} from '../../src/model/safetensors.js';
+import { parseSafetensors, serializeSafetensors } from '../../src/model/safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../../src/io/safetensors-file.js';
 import { SafetensorsError, type SafetensorsErrorCode } from '../../src/model/safetensors-error.js';
 
 const FC_SEED = 20261122;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { readSafetensorsFile } from '../../src/model/safetensors.js';
+import { readSafetensorsFile } from '../../src/io/safetensors-file.js';
 import { Tcn, type TcnConfig } from '../../src/nn/tcn.js';
 import { tensor } from '../../src/nn/tensor.js';
 import { expectClose, loadTcnGolden, type TcnGolden } from '../support/golden.js';
