@@ -25,8 +25,7 @@ export interface DeviceGeneratorOptions {
  * generators) never change a draw of the clean signal.
  */
 export class DeviceGenerator {
-  /** Rows produced so far (the index of the next row). */
-  row = 0;
+  private nextRow = 0;
   /** The values of the last row produced ([C]). */
   readonly lastValues: Float32Array;
 
@@ -35,7 +34,7 @@ export class DeviceGenerator {
   private readonly latent: LatentProcess;
   /** Ring buffer of the load process: the current row and the MAX_LATENT_LAG_ROWS before it. */
   private readonly history = new Float64Array(MAX_LATENT_LAG_ROWS + 1);
-  private historyPos = MAX_LATENT_LAG_ROWS;
+  private historyPos: number;
   private readonly drift: Float64Array;
   private readonly dailyAmplitude: Float64Array;
   private readonly processAmplitude: Float64Array;
@@ -76,6 +75,11 @@ export class DeviceGenerator {
     this.historyPos = MAX_LATENT_LAG_ROWS - 1;
   }
 
+  /** Rows produced so far (the index of the next row). */
+  get row(): number {
+    return this.nextRow;
+  }
+
   /** The anomalies covering the row produced last. */
   get activeAnomalies(): readonly AnomalySpec[] {
     return this.injector.activeSpecs;
@@ -86,7 +90,7 @@ export class DeviceGenerator {
    * @returns 1 when an anomaly covers the row, else 0.
    */
   step(out: Float32Array, offset: number): 0 | 1 {
-    const t = this.row;
+    const t = this.nextRow;
     const inj = this.injector;
     inj.beginRow(t, this.lastValues);
 
@@ -128,7 +132,7 @@ export class DeviceGenerator {
       this.lastValues[c] = out[offset + c] as number;
       this.drift[c] = reflectedStep(this.drift[c] as number, spec.driftStepStd * driftStep, spec.driftBound);
     }
-    this.row = t + 1;
+    this.nextRow = t + 1;
     return inj.anomalous ? 1 : 0;
   }
 }

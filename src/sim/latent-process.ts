@@ -20,7 +20,7 @@ export class LatentProcess {
   private y: number;
 
   /**
-   * @param rng consumed only by this process (one normal in the constructor pair, one per step).
+   * @param rng consumed only by this process (two normals in the constructor, one per step).
    * @throws Error when a coefficient is outside [0, 1).
    */
   constructor(
