@@ -1,6 +1,7 @@
 /**
  * Writing CSV rows to a file or any writable stream, with backpressure.
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -83,12 +84,25 @@ export class CsvWriter {
   }
 
   /**
-   * Creates (or truncates) a file and writes the header.
-   * @param path file to write; a missing directory surfaces as an error from the first
-   *   `write` or from `close`.
+   * Creates (or truncates) a file, waits until it is open, and writes the header.
+   * @param path file to write.
+   * @throws Error (rejects) naming the path when the file cannot be opened (missing directory,
+   *   no permission), or for a bad option.
    */
-  static open(path: string, header: readonly string[], options: CsvWriterOptions = {}): CsvWriter {
-    return new CsvWriter(createWriteStream(path, { flags: 'w' }), header, { target: path, ...options });
+  static async open(path: string, header: readonly string[], options: CsvWriterOptions = {}): Promise<CsvWriter> {
+    const stream = createWriteStream(path, { flags: 'w' });
+    try {
+      await once(stream, 'ready');
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`CsvWriter(${path}): cannot open the file: ${reason}`, { cause: err });
+    }
+    try {
+      return new CsvWriter(stream, header, { target: path, ...options });
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
   }
 
   /** Data rows accepted so far (header not counted). */
