@@ -30,6 +30,7 @@ export interface ColumnRead<T> {
   readonly values: T;
   /** Rows with a value. */
   readonly valid: number;
+  /** The rows without one, counted. */
   readonly issues: ColumnCellIssues;
 }
 

@@ -86,6 +86,7 @@ export function tokenizeCsv(text: string, options: TokenizeOptions): CsvRecords 
       record_delimiter: ['\r\n', '\n', '\r'],
       relax_column_count: true,
       info: true,
+      // csv-parse's typings do not model the `{ record, info }` shape that `info: true` gives.
     }) as unknown as ParsedRecord[];
   } catch (err) {
     if (err instanceof CsvError) {

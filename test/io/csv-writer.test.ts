@@ -179,6 +179,17 @@ describe('CsvWriter', () => {
     await expect(w.close()).rejects.toThrow('disk full');
   });
 
+  it('abort stops at once: a write waiting for drain rejects, close then resolves', async () => {
+    const sink = gatedSink(4);
+    const w = new CsvWriter(sink.stream, ['header_longer_than_four']);
+    const waiting = w.write([1]);
+    await settle();
+    w.abort();
+    await expect(waiting).rejects.toThrow(/closed before it drained/);
+    await expect(w.close()).resolves.toBeUndefined();
+    await expect(w.write([2])).rejects.toThrow('write after close');
+  });
+
   it('rejects bad options, naming them', () => {
     const s = memorySink().stream;
     expect(() => new CsvWriter(s, [])).toThrow(/header/);
