@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { scoreCommand } from './score-command.js';
+import { simulateCommand } from './simulate-command.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string };
+
+/** The `convwatch` command line. Each command lives in its own file. */
+export function buildProgram(): Command {
+  const program = new Command('convwatch')
+    .description('Streaming anomaly detection for multichannel sensor data with a causal Conv1d (TCN) forecaster')
+    .version(pkg.version)
+    .showHelpAfterError();
+  program.addCommand(scoreCommand());
+  program.addCommand(simulateCommand());
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((e: unknown) => {
+    process.stderr.write(`convwatch: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
