@@ -243,9 +243,9 @@ export function convRowsBackward(
   }
 }
 
-/** `[N, C, L]` → rows `[(n, l), C]`. */
-function toRows(data: Float32Array, n: number, c: number, l: number): Float32Array {
-  const out = new Float32Array(data.length);
+/** `[N, C, L]` (PyTorch layout) → row layout `[(n, l), C]`, as a new array. */
+export function toRowLayout(data: Float32Array, n: number, c: number, l: number): Float32Array {
+  const out = new Float32Array(n * c * l);
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const from = (b * c + ch) * l;
@@ -255,9 +255,9 @@ function toRows(data: Float32Array, n: number, c: number, l: number): Float32Arr
   return out;
 }
 
-/** Rows `[(n, l), C]` → `[N, C, L]`. */
-function fromRows(rows: Float32Array, n: number, c: number, l: number): Float32Array {
-  const out = new Float32Array(rows.length);
+/** Row layout `[(n, l), C]` → `[N, C, L]` (PyTorch layout), as a new array. */
+export function fromRowLayout(rows: Float32Array, n: number, c: number, l: number): Float32Array {
+  const out = new Float32Array(n * c * l);
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const to = (b * c + ch) * l;
@@ -303,14 +303,14 @@ export function conv1dBackward(
     groups: plan.groups,
     src: convSourceTable(plan),
   };
-  const xRows = toRows(input.data, batch, inChannels, length);
-  const dyRows = toRows(gradOutput.data, batch, outChannels, outLength);
+  const xRows = toRowLayout(input.data, batch, inChannels, length);
+  const dyRows = toRowLayout(gradOutput.data, batch, outChannels, outLength);
   const gradX = new Float32Array(batch * inChannels * length);
   const gradW = new Float32Array(weight.data.length);
   const gradB = new Float32Array(outChannels);
   convRowsBackward(geo, xRows, dyRows, weight.data, kernel, { gradX, gradW, gradB }, new ConvScratch());
   return {
-    gradInput: { shape: [...input.shape], data: fromRows(gradX, batch, inChannels, length) },
+    gradInput: { shape: [...input.shape], data: fromRowLayout(gradX, batch, inChannels, length) },
     gradWeight: { shape: [...weight.shape], data: gradW },
     gradBias: { shape: [outChannels], data: gradB },
   };
