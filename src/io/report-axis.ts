@@ -48,7 +48,7 @@ export function linearTicks(lo: number, hi: number, approxCount: number, minStep
   const step = Math.max(minStep, niceStep(hi - lo, approxCount));
   const ticks: AxisTick[] = [];
   for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) {
-    const value = k * step;
+    const value = k * step + 0; // + 0 turns -0 into 0
     ticks.push({ value, label: formatNumber(Number(value.toPrecision(12))) });
   }
   return ticks;
