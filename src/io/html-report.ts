@@ -70,7 +70,7 @@ export const DEFAULT_MAX_EVENT_ROWS = 200;
 /** Default of {@link EvalReportOptions.maxPointsPerSeries}. */
 export const DEFAULT_MAX_POINTS_PER_SERIES = 1500;
 
-const SCORE_PLOT_SIZE = { widthPx: 1320, heightPx: 300 };
+const SCORE_PLOT_SIZE = { widthPx: 1320, heightPx: 300 } as const;
 /** Scores spanning this many times their typical size get a symmetric-log axis. */
 const SYMLOG_MIN_RATIO = 30;
 

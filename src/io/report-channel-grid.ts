@@ -9,7 +9,7 @@ import { attributionDuringDetections } from './report-events.js';
 import { escapeHtml, formatNumber, formatPercent } from './report-format.js';
 import { renderLinePlot } from './report-line-plot.js';
 
-const CHANNEL_PLOT_SIZE = { widthPx: 330, heightPx: 124 };
+const CHANNEL_PLOT_SIZE = { widthPx: 330, heightPx: 124 } as const;
 
 /** Channel order for the plots, and why; `shares` (`[C]`, summing to 1) when ordered by attribution. */
 export interface ChannelOrder {

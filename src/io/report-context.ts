@@ -33,7 +33,8 @@ export interface ReportContext {
 export function rowPosition(ctx: ReportContext, t: number): string {
   const times = ctx.axis.values;
   if (times === null) return `row ${t}`;
-  return ctx.axis.mode === 'absolute' ? formatTimestampMs(times[t]) : `t = ${formatDurationMs(times[t])}`;
+  if (ctx.axis.mode === 'absolute') return formatTimestampMs(times[t]);
+  return times[t] === 0 ? 't = 0' : `t = ${formatDurationMs(times[t])}`;
 }
 
 /** What the x axis shows, for a caption. */
@@ -61,5 +62,6 @@ export function plotLegend(ctx: ReportContext, line: 'score' | 'reading', withTh
   if (withThreshold) items.push('<span><span class="swatch sw-threshold"></span>threshold</span>');
   if (ctx.labelRuns !== null) items.push('<span><span class="swatch sw-label"></span>labelled anomaly</span>');
   items.push('<span><span class="swatch sw-detected"></span>detected (predicted = 1)</span>');
+  if (ctx.labelRuns !== null) items.push('<span><span class="swatch sw-both"></span>both</span>');
   return `<div class="legend">${items.join('')}</div>`;
 }

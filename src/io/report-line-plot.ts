@@ -33,15 +33,19 @@ export interface PlotBand {
 
 /** A horizontal reference line at a value of the y axis, labelled at its right end. */
 export interface PlotLine {
+  /** y value, data units. */
   readonly value: number;
+  /** CSS class of the `<line>`. */
   readonly className: string;
+  /** Text at the line's right end (escaped). */
   readonly label: string;
 }
 
 /** Everything {@link renderLinePlot} draws. */
 export interface LinePlotSpec {
-  /** Size of the SVG viewport in CSS px (it scales down with the page). */
+  /** Width of the SVG viewport in CSS px (the image scales down with the page). */
   readonly widthPx: number;
+  /** Height of the SVG viewport in CSS px. */
   readonly heightPx: number;
   /** `'full'`: roomy axes with more ticks; `'compact'`: small multiples. */
   readonly layout: 'full' | 'compact';
@@ -49,10 +53,15 @@ export interface LinePlotSpec {
   readonly rowCount: number;
   /** x of each row, shape `[T]`, non-decreasing (epoch or elapsed ms); `null`: the row index. */
   readonly xValues: Float64Array | null;
+  /** How x tick labels read. */
   readonly xMode: XAxisMode;
+  /** The y axis; values beyond it are drawn at its edge. */
   readonly yScale: ValueScale;
+  /** Lines, drawn in order over the bands. */
   readonly series: readonly PlotSeries[];
+  /** Shaded row ranges, in row order within each class. */
   readonly bands: readonly PlotBand[];
+  /** Horizontal reference lines; one outside the y axis is not drawn. */
   readonly lines: readonly PlotLine[];
   /** Accessible name of the image. */
   readonly ariaLabel: string;
@@ -110,8 +119,8 @@ export function renderLinePlot(spec: LinePlotSpec): string {
   parts.push(`<rect class="plot-bg" x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}"/>`);
   parts.push(renderBands(spec, (row) => xPx(xOf(row)), m.top, plotH, LANE_HEIGHT[spec.layout]));
   const approxX = spec.layout === 'full' ? Math.max(2, Math.floor(plotW / 110)) : 4;
-  const approxY = spec.layout === 'full' ? 5 : 3;
-  parts.push(renderXAxis(xTicks(x0, x1, approxX, spec.xMode), xPx, m, plotH, spec.layout));
+  const approxY = spec.layout === 'full' ? 5 : 4;
+  parts.push(renderXAxis(xTicks(x0, x1, approxX, spec.xMode), xPx, m, plotH, spec.layout, spec.widthPx));
   parts.push(renderYAxis(valueTicks(scale, approxY), yPx, m, plotW, scale));
   for (const series of spec.series) {
     const rows = minMaxEnvelope(series.data, T, series.stride, series.offset, spec.maxPoints);
@@ -175,15 +184,22 @@ function renderBands(spec: LinePlotSpec, xAtRow: (row: number) => number, top: n
   return out.join('');
 }
 
+/** Rough width of a tick label's character in px (digits in a system sans-serif), per layout. */
+const TICK_CHAR_PX: Readonly<Record<LinePlotSpec['layout'], number>> = { full: 6.2, compact: 5.4 };
+
 function renderXAxis(
-  ticks: readonly AxisTick[], xPx: (x: number) => number, m: Margins, plotH: number, layout: LinePlotSpec['layout'],
+  ticks: readonly AxisTick[], xPx: (x: number) => number, m: Margins, plotH: number, layout: LinePlotSpec['layout'], widthPx: number,
 ): string {
   const out: string[] = [];
   const yBase = m.top + plotH;
   const labelY = yBase + (layout === 'full' ? 27 : 20);
   for (const tick of ticks) {
-    const x = px(xPx(tick.value));
+    const xValue = xPx(tick.value);
+    const x = px(xValue);
     out.push(`<line class="grid" x1="${x}" x2="${x}" y1="${m.top}" y2="${yBase}"/>`);
+    // A label that would stick out of the image is left off rather than cut or moved off its tick.
+    const halfWidth = (tick.label.length * TICK_CHAR_PX[layout]) / 2;
+    if (xValue - halfWidth < 0 || xValue + halfWidth > widthPx) continue;
     out.push(`<text class="tick" x="${x}" y="${labelY}" text-anchor="middle">${escapeHtml(tick.label)}</text>`);
   }
   return out.join('');

@@ -39,7 +39,8 @@ thead th { color: var(--muted); font-weight: 600; border-bottom: 1px solid var(-
 .sw-channel { height: 0; border-top: 2px solid #0969da; vertical-align: 3px; }
 .sw-threshold { height: 0; border-top: 2px dashed #cf222e; vertical-align: 3px; }
 .sw-label { background: rgba(230, 140, 0, 0.32); }
-.sw-detected { background: rgba(124, 58, 237, 0.24); }
+.sw-detected { background: rgba(124, 58, 237, 0.2); }
+.sw-both { background: linear-gradient(rgba(124, 58, 237, 0.2), rgba(124, 58, 237, 0.2)), rgba(230, 140, 0, 0.32); }
 svg.plot { display: block; max-width: 100%; height: auto; }
 .plot-bg { fill: #fff; }
 .plot-frame { fill: none; stroke: #9aa4ae; stroke-width: 1; }
