@@ -33,7 +33,7 @@ function renderDetectedTable(ctx: ReportContext, segments: readonly DetectedSegm
       cells.push(seg.overlapsLabel === true ? '<td><span class="tag tag-true">true alarm</span></td>' : '<td><span class="tag tag-false">false alarm</span></td>');
     }
     if (withContrib) {
-      const top = seg.topChannels.map((s) => `${escapeHtml(ctx.input.channels[s.channel])} ${formatPercent(s.meanShare)}`);
+      const top = seg.topChannels.map((s) => `${escapeHtml(ctx.input.channels[s.channel])}\u00a0${formatPercent(s.meanShare)}`);
       cells.push(`<td>${top.length === 0 ? '—' : top.join(', ')}</td>`);
     }
     return `<tr>${cells.join('')}</tr>`;
@@ -61,7 +61,7 @@ function tableHead(ctx: ReportContext, extra: readonly string[]): string {
 
 function positionCell(ctx: ReportContext, t: number): string {
   if (ctx.axis.values === null) return `<td class="num">${formatNumber(t)}</td>`;
-  return `<td>${escapeHtml(rowPosition(ctx, t))} <span class="row">row ${t}</span></td>`;
+  return `<td class="pos">${escapeHtml(rowPosition(ctx, t))} <span class="row">row\u00a0${t}</span></td>`;
 }
 
 /** Rows, and with times the duration from the first row to the row after the last (a 1-row segment lasts one step). */

@@ -30,6 +30,7 @@ thead th { color: var(--muted); font-weight: 600; border-bottom: 1px solid var(-
 .num { text-align: right; white-space: nowrap; }
 .events td, .events th { padding-right: 16px; }
 .row { color: var(--muted); font-size: 12px; }
+.pos { white-space: nowrap; }
 .tag { border-radius: 4px; padding: 0 5px; font-size: 12px; white-space: nowrap; }
 .tag-true { background: #dafbe1; color: #116329; }
 .tag-false { background: #ffebe9; color: #a40e26; }

@@ -349,18 +349,18 @@ describe('renderEvalReport', () => {
     const detected = /<table class="events detected">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';
     const rows = detected.match(/<tr>[\s\S]*?<\/tr>/g) ?? [];
     expect(rows).toHaveLength(3); // header + 2 segments
-    expect(rows[1]).toContain('2024-03-01 06:00:10 <span class="row">row 10</span>');
-    expect(rows[1]).toContain('2024-03-01 06:00:14 <span class="row">row 14</span>');
+    expect(rows[1]).toContain(`2024-03-01 06:00:10 <span class="row">row${NBSP}10</span>`);
+    expect(rows[1]).toContain(`2024-03-01 06:00:14 <span class="row">row${NBSP}14</span>`);
     expect(rows[1]).toContain('<td class="num">5</td><td class="num">5 s</td>');
     expect(rows[1]).toContain('<td class="num">9</td><td class="num">×3</td>');
     expect(rows[1]).toContain('true alarm');
-    expect(rows[1]).toContain(`b 60${NBSP}%, a 30${NBSP}%, c 10${NBSP}%`);
+    expect(rows[1]).toContain(`b${NBSP}60${NBSP}%, a${NBSP}30${NBSP}%, c${NBSP}10${NBSP}%`);
     expect(rows[2]).toContain('false alarm');
     const missed = /<table class="events missed">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';
     const missedRows = missed.match(/<tr>[\s\S]*?<\/tr>/g) ?? [];
     expect(missedRows).toHaveLength(2);
-    expect(missedRows[1]).toContain('row 60');
-    expect(missedRows[1]).toContain('row 64');
+    expect(missedRows[1]).toContain(`row${NBSP}60`);
+    expect(missedRows[1]).toContain(`row${NBSP}64`);
     expect(missedRows[1]).toContain('<td class="num">2.5</td>');
     expect(html).toContain('Missed labelled segments (1 of 2)');
   });
