@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { scoreCommand } from './score-command.js';
 import { simulateCommand } from './simulate-command.js';
+import { trainCommand } from './train-command.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string };
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description('Streaming anomaly detection for multichannel sensor data with a causal Conv1d (TCN) forecaster')
     .version(pkg.version)
     .showHelpAfterError();
+  program.addCommand(trainCommand());
   program.addCommand(scoreCommand());
   program.addCommand(simulateCommand());
   return program;

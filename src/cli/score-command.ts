@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { CsvWriter } from '../io/csv-writer.js';
 import { readCsvTable } from '../io/csv-table.js';
 import { loadModel } from '../io/model-dir.js';
-import { defaultGemmKernel } from '../nn/wasm-gemm.js';
+import { scoringKernel } from './kernels.js';
 import { addCsvOptions, csvTableOptions, describeTableIssues, type CsvFlags } from './csv-options.js';
 import { createLogger } from './logger.js';
 import { alignChannels } from './align-channels.js';
@@ -28,7 +28,7 @@ export function scoreCommand(): Command {
     for (const line of describeTableIssues(table)) log.warn({ file: flags.data }, line);
     const values = alignChannels(table, detector.channels);
     const C = detector.channels.length;
-    const stream = detector.createStream(defaultGemmKernel());
+    const stream = detector.createStream(scoringKernel());
     const header = ['time', 'score', 'threshold', 'anomaly', 'ready', ...detector.channels.map((c) => `contrib_${c}`)];
     const writer = await CsvWriter.open(flags.out, header);
     let flagged = 0;

@@ -18,8 +18,8 @@ export interface EventPolicy {
 
 /** Everything a detector needs; what a model directory holds. */
 export interface DetectorParts {
-  /** The model.json this detector was built from (or will be saved as). */
-  readonly manifest: ModelManifest;
+  /** The model.json this detector was built from (or will be saved as); the weights' hash is the writer's business. */
+  readonly manifest: Omit<ModelManifest, 'weights'>;
   readonly name: string;
   readonly forecaster: Forecaster;
   readonly residualStats: ResidualStats;
@@ -56,7 +56,7 @@ export interface DetectorSnapshot {
  * they all call {@link DetectorBatch.observe} reading by reading, so their scores are identical.
  */
 export class Detector {
-  readonly manifest: ModelManifest;
+  readonly manifest: Omit<ModelManifest, 'weights'>;
   readonly name: string;
   readonly forecaster: Forecaster;
   readonly residualStats: ResidualStats;

@@ -44,7 +44,7 @@ function buildDetector(): { detector: Detector; tcn: Tcn; manifest: Omit<ModelMa
     events: { openAfter: 1, closeAfter: 2 },
     training: { rows: 600, trainRows: 300, validationRows: 300, calibrationReadings: calibration.readings, epochs: 0, bestEpoch: 0, trainLoss: null, validationLoss: null, seed: 2, durationMs: 0, hyperParameters: {} },
   });
-  const detector = new Detector({ manifest: { ...manifest, weights: { file: 'weights.safetensors', sha256: '0'.repeat(64) } }, name: 'unit', forecaster, residualStats: calibration.residualStats, threshold: calibration.threshold, events: manifest.events });
+  const detector = new Detector({ manifest, name: 'unit', forecaster, residualStats: calibration.residualStats, threshold: calibration.threshold, events: manifest.events });
   return { detector, tcn, manifest };
 }
 
