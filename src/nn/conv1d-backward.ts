@@ -55,6 +55,7 @@ export function convSourceTable(plan: Conv1dPlan): Int32Array {
  */
 export class ConvScratch {
   private readonly slots: Float32Array[] = [];
+  private acc = new Float64Array(0);
 
   /** A buffer of at least `size` floats for `slot` (contents unspecified). */
   take(slot: number, size: number): Float32Array {
@@ -64,6 +65,13 @@ export class ConvScratch {
     this.slots[slot] = next;
     return next;
   }
+
+  /** A float64 buffer of at least `size` values, zero-filled over `[0, size)`. */
+  accumulator(size: number): Float64Array {
+    if (this.acc.length < size) this.acc = new Float64Array(size);
+    this.acc.fill(0, 0, size);
+    return this.acc;
+  }
 }
 
 const SLOT_COLS = 0;
@@ -71,6 +79,7 @@ const SLOT_DY_T = 1;
 const SLOT_GW_T = 2;
 const SLOT_W_T = 3;
 const SLOT_DY_G = 4;
+const SLOT_X_T = 5;
 
 /** Whether every output row reads exactly the input row with its own index (1×1, stride 1, no padding). */
 function isPointwise(g: ConvRowsGeometry): boolean {
@@ -160,12 +169,14 @@ export function convRowsBackward(
   const M = batch * outLength;
 
   if (out.gradB !== null) {
-    const gb = out.gradB;
-    for (let co = 0; co < Cout; co++) {
-      let acc = 0;
-      for (let r = 0; r < M; r++) acc += dy[r * Cout + co];
-      gb[co] = acc;
+    // Per channel a float64 sum over rows in row order (row-major traversal, same order).
+    const acc = scratch.accumulator(Cout);
+    for (let r = 0; r < M; r++) {
+      const base = r * Cout;
+      for (let co = 0; co < Cout; co++) acc[co] += dy[base + co];
     }
+    const gb = out.gradB;
+    for (let co = 0; co < Cout; co++) gb[co] = acc[co];
   }
   if (M === 0) {
     out.gradW.fill(0);
@@ -175,22 +186,27 @@ export function convRowsBackward(
   for (let g = 0; g < groups; g++) {
     // ---- gradW: [kd, coutG] = colsᵀ [kd, M] · (dyᵀ [coutG, M])ᵀ
     const dyT = scratch.take(SLOT_DY_T, coutG * M);
-    for (let co = 0; co < coutG; co++) {
-      const c = g * coutG + co;
-      const base = co * M;
-      for (let r = 0; r < M; r++) dyT[base + r] = dy[r * Cout + c];
+    for (let r = 0; r < M; r++) {
+      const from = r * Cout + g * coutG;
+      for (let co = 0; co < coutG; co++) dyT[co * M + r] = dy[from + co];
+    }
+    // The group's input channel-major, xT[ci, (n, s)], so that each im2col row reads contiguously.
+    const rowsIn = batch * length;
+    const xT = scratch.take(SLOT_X_T, cinG * rowsIn);
+    for (let r = 0; r < rowsIn; r++) {
+      const from = r * Cin + g * cinG;
+      for (let ci = 0; ci < cinG; ci++) xT[ci * rowsIn + r] = x[from + ci];
     }
     const colsT = scratch.take(SLOT_COLS, kd * M);
     for (let k = 0; k < K; k++) {
       for (let ci = 0; ci < cinG; ci++) {
         const rowBase = (k * cinG + ci) * M;
-        const c = g * cinG + ci;
         for (let n = 0; n < batch; n++) {
-          const xBase = n * length * Cin + c;
+          const xBase = ci * rowsIn + n * length;
           const dst = rowBase + n * outLength;
           for (let t = 0; t < outLength; t++) {
             const s = src[t * K + k];
-            colsT[dst + t] = s < 0 ? 0 : x[xBase + s * Cin];
+            colsT[dst + t] = s < 0 ? 0 : xT[xBase + s];
           }
         }
       }
