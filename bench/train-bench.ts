@@ -15,6 +15,7 @@ import { trainTcn, type TrainTcnResult } from '../src/model/train-tcn.js';
 import { jsGemmKernel, type GemmKernel } from '../src/nn/gemm.js';
 import { Rng } from '../src/nn/random.js';
 import { Tcn, type TcnConfig } from '../src/nn/tcn.js';
+import { TcnTrainWorkspace } from '../src/nn/tcn-train.js';
 import { markdownTable } from './harness.js';
 
 const TCN_S: TcnConfig = { inChannels: 8, outChannels: 8, hiddenChannels: 32, kernelSize: 3, dilations: [1, 2, 4, 8, 16] };
@@ -111,9 +112,41 @@ function runCase(name: string, rows: number, epochs: number | undefined, earlySt
   };
 }
 
+/**
+ * Largest relative difference between the parameter gradients of one tcn-s window computed with
+ * `kernel` and with the JS kernel (the faster kernel accumulates in float32, the JS one in float64).
+ */
+function gradientAgreement(kernel: GemmKernel): number {
+  const tcn = Tcn.create(TCN_S, new Rng(4));
+  const length = 509;
+  const x = syntheticSeries(length, 5);
+  const gy = syntheticSeries(length, 6);
+  const grads = (k: GemmKernel): Map<string, Float32Array> => {
+    const ws = new TcnTrainWorkspace(tcn, 1, length);
+    ws.forwardRows(x, 1, length, { dropout: 0, rng: new Rng(0), kernel: k });
+    const g = ws.createGradients();
+    ws.backwardRows(gy, g);
+    return g;
+  };
+  const ref = grads(jsGemmKernel);
+  const got = grads(kernel);
+  let worst = 0;
+  for (const [name, r] of ref) {
+    const scale = r.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const g = got.get(name) as Float32Array;
+    for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i] - r[i]) / scale);
+  }
+  return worst;
+}
+
 /** Runs the training benchmark and prints a table; returns the rows for the JSON record. */
 export async function runTrainBench(options: { quick: boolean }): Promise<TrainBenchRow[]> {
   const kernels = await availableKernels();
+  for (const k of kernels) {
+    if (k.name === 'js') continue;
+    const kernel = typeof k.kernel === 'function' ? k.kernel() : k.kernel;
+    console.log(`${k.name}: max |Δ gradient| / max |gradient| per tensor vs the js kernel, one tcn-s window: ${gradientAgreement(kernel).toExponential(2)}`);
+  }
   const rows: TrainBenchRow[] = [];
   for (const k of kernels) {
     const longEpochs = options.quick ? 2 : 20;
