@@ -3,6 +3,7 @@ import { maskedForecastLoss, trainTcn, type TrainEpochReport, type TrainTcnOptio
 import { Rng } from '../../src/nn/random.js';
 import { Tcn, type TcnConfig } from '../../src/nn/tcn.js';
 import { tensor } from '../../src/nn/tensor.js';
+import { createWasmGemmKernel } from '../../src/nn/wasm-gemm.js';
 
 const C = 2;
 // Receptive field 1 + 2·(3 − 1)·(1 + 2 + 4) = 29.
@@ -112,6 +113,28 @@ describe('trainTcn', () => {
     a.w.forEach((w, i) => expect(b.w[i]).toEqual(w));
     expect(b.h).toEqual(a.h);
     expect(c.w.some((w, i) => w.some((v, j) => v !== a.w[i]![j]))).toBe(true);
+  });
+
+  it('with a wasm-simd kernel factory: deterministic, one kernel per step and per validation pass, same losses as JS to float32 accuracy', () => {
+    let made = 0;
+    const factory = (): ReturnType<typeof createWasmGemmKernel> => {
+      made++;
+      return createWasmGemmKernel();
+    };
+    const run = (kernel?: () => ReturnType<typeof createWasmGemmKernel>): { w: Float32Array[]; h: readonly TrainEpochReport[]; steps: number } => {
+      const tcn = Tcn.create(config, new Rng(30));
+      const r = trainTcn({ tcn, series: sines(600, 31), seed: 32, epochs: 2, ...(kernel === undefined ? {} : { kernel }) });
+      return { w: weights(tcn), h: r.history, steps: r.optimizerSteps };
+    };
+    const a = run(factory);
+    expect(made).toBe(a.steps + 2);
+    const b = run(factory);
+    a.w.forEach((w, i) => expect(b.w[i]).toEqual(w));
+    const js = run();
+    js.h.forEach((e, i) => {
+      expect(Math.abs(a.h[i]!.trainLoss - e.trainLoss)).toBeLessThanOrEqual(1e-4 * e.trainLoss);
+      expect(Math.abs(a.h[i]!.valLoss! - e.valLoss!)).toBeLessThanOrEqual(1e-4 * e.valLoss!);
+    });
   });
 
   it('stops early after `patience` epochs without improvement and restores the best epoch', () => {

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { conv1dBackward } from '../../src/nn/conv1d-backward.js';
+import { createWasmGemmKernel } from '../../src/nn/wasm-gemm.js';
 import type { Tensor } from '../../src/nn/tensor.js';
 import { expectClose, loadConv1dBackward, type GoldenConv1dOptions } from '../support/golden.js';
 
@@ -89,6 +90,21 @@ describe('conv1dBackward matches PyTorch autograd', () => {
       expectClose(g.gradWeight.data, c.gradWeight.data, 1e-5, 1e-5, `${c.name} gradWeight`);
       // conv1dBackward always returns the bias gradient; torch has one only when the layer has a bias.
       if (c.gradBias !== null) expectClose(g.gradBias.data, c.gradBias.data, 1e-5, 1e-5, `${c.name} gradBias`);
+    });
+  }
+});
+
+// The same comparison with the WebAssembly SIMD kernel, which accumulates in float32 (the JS
+// kernel in float64): bound atol 2e-5 + rtol 2e-5·|expected|, twice the JS bound, still far below
+// any gradient error that matters (sums here have ≤ 60 products).
+describe('conv1dBackward with the wasm-simd kernel matches PyTorch autograd', () => {
+  const kernel = createWasmGemmKernel();
+  for (const c of golden.cases) {
+    it(`${c.name} (wasm-simd)`, () => {
+      const g = conv1dBackward(c.input, c.weight, c.gradOutput, c.options, kernel);
+      expectClose(g.gradInput.data, c.gradInput.data, 2e-5, 2e-5, `${c.name} gradInput`);
+      expectClose(g.gradWeight.data, c.gradWeight.data, 2e-5, 2e-5, `${c.name} gradWeight`);
+      if (c.gradBias !== null) expectClose(g.gradBias.data, c.gradBias.data, 2e-5, 2e-5, `${c.name} gradBias`);
     });
   }
 });

@@ -5,6 +5,7 @@ import { Rng } from '../../src/nn/random.js';
 import { Tcn, type TcnConfig } from '../../src/nn/tcn.js';
 import { tcnBackward, tcnBackwardFull, tcnForwardTrain, TcnTrainWorkspace } from '../../src/nn/tcn-train.js';
 import { tensor, type Tensor } from '../../src/nn/tensor.js';
+import { createWasmGemmKernel } from '../../src/nn/wasm-gemm.js';
 import { expectBitwiseEqual, randn } from '../support/random-tensor.js';
 
 const FC_SEED = 31337;
@@ -137,6 +138,28 @@ describe('tcnForwardTrain', () => {
       // 5 standard errors.
       expect(Math.abs(mean - e), `output ${i}`).toBeLessThanOrEqual((5 * sd) / Math.sqrt(draws) + 1e-6);
     });
+  });
+});
+
+describe('training with the wasm-simd kernel', () => {
+  it('forward with dropout 0 equals tcn.forward with the same kernel bit for bit; gradients agree with the JS kernel', () => {
+    const kernel = createWasmGemmKernel();
+    const tcn = Tcn.create({ inChannels: 4, outChannels: 4, hiddenChannels: [16, 24], kernelSize: 3, dilations: [1, 4], activation: 'gelu' }, new Rng(50));
+    const x = randn(new Rng(51), [2, 4, 70]);
+    const g = randn(new Rng(52), [2, 4, 70]);
+    const wasm = tcnForwardTrain(tcn, x, { dropout: 0, rng: new Rng(0), kernel });
+    expectBitwiseEqual(wasm.output.data, tcn.forward(x, kernel).data);
+    const js = tcnForwardTrain(tcn, x, { dropout: 0, rng: new Rng(0) });
+    const gw = tcnBackwardFull(tcn, wasm.cache, g);
+    const gj = tcnBackwardFull(tcn, js.cache, g);
+    // Float32 (wasm) against float64 (js) accumulation: within 1e-5 of each tensor's largest gradient.
+    for (const [name, ref] of gj.params) {
+      const scale = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const got = gw.params.get(name)!;
+      ref.forEach((v, i) => expect(Math.abs(got[i]! - v), `${name}[${i}]`).toBeLessThanOrEqual(1e-5 * scale));
+    }
+    const scaleX = gj.input.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    gj.input.data.forEach((v, i) => expect(Math.abs(gw.input.data[i]! - v)).toBeLessThanOrEqual(1e-5 * scaleX));
   });
 });
 
