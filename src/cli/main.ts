@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { evalCommand } from './eval-command.js';
 import { scoreCommand } from './score-command.js';
 import { simulateCommand } from './simulate-command.js';
 import { trainCommand } from './train-command.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   program.addCommand(trainCommand());
   program.addCommand(scoreCommand());
+  program.addCommand(evalCommand());
   program.addCommand(simulateCommand());
   return program;
 }

@@ -48,6 +48,8 @@ export function detectorFromManifest(manifest: ModelManifest, tcn: Tcn): Detecto
 export interface DetectorSnapshot {
   readonly forecast: ForecastSnapshot;
   readonly events: HysteresisSnapshot;
+  /** Latest reading time seen, ms (−Infinity before the first reading). */
+  readonly lastTimeMs: number;
 }
 
 /**
@@ -127,6 +129,8 @@ export class DetectorBatch {
   private readonly forecast: ForecastBatch;
   private readonly hysteresis: Hysteresis[];
   private readonly stats: ResidualStats;
+  /** Per slot, the latest time seen: event times never step back even if readings do. */
+  private readonly lastTimeMs: Float64Array;
   private rows = 0;
   private residuals = new Float32Array(0);
   private out: ScoredBatch = emptyBatch(0, 0);
@@ -141,6 +145,7 @@ export class DetectorBatch {
     this.threshold = detector.threshold.value;
     this.stats = detector.residualStats;
     this.forecast = detector.forecaster.createBatch(capacity, kernel);
+    this.lastTimeMs = new Float64Array(capacity).fill(Number.NEGATIVE_INFINITY);
     const ev = detector.events;
     this.hysteresis = Array.from({ length: capacity }, () => new Hysteresis({ openAfter: ev.openAfter, closeAfter: ev.closeAfter, channels: this.channels, topK: ev.topK }));
   }
@@ -168,9 +173,12 @@ export class DetectorBatch {
     this.forecast.observe(slots, count, readings, this.residuals, out.ready);
     for (let i = 0; i < count; i++) {
       const contrib = out.contrib.subarray(i * C, (i + 1) * C);
+      const slot = slots[i] as number;
+      const time = Math.max(timesMs[i] as number, this.lastTimeMs[slot] as number);
+      this.lastTimeMs[slot] = time;
       if (out.ready[i] === 1) {
         const score = scoreReading(this.residuals.subarray(i * C, (i + 1) * C), this.stats, contrib);
-        const step = (this.hysteresis[slots[i] as number] as Hysteresis).update(score, this.threshold, timesMs[i] as number, contrib);
+        const step = (this.hysteresis[slot] as Hysteresis).update(score, this.threshold, time, contrib);
         out.scores[i] = score;
         out.anomaly[i] = step.anomaly;
         out.exceeded[i] = step.exceeded;
@@ -188,17 +196,20 @@ export class DetectorBatch {
 
   resetSlot(slot: number): void {
     this.forecast.resetSlot(slot);
+    this.lastTimeMs[slot] = Number.NEGATIVE_INFINITY;
     (this.hysteresis[slot] as Hysteresis).reset();
   }
 
   snapshotSlot(slot: number): DetectorSnapshot {
-    return { forecast: this.forecast.snapshotSlot(slot), events: (this.hysteresis[slot] as Hysteresis).snapshot() };
+    return { forecast: this.forecast.snapshotSlot(slot), events: (this.hysteresis[slot] as Hysteresis).snapshot(), lastTimeMs: this.lastTimeMs[slot] as number };
   }
 
   /** @throws Error if the snapshot does not fit this detector. */
   restoreSlot(slot: number, snapshot: DetectorSnapshot): void {
+    if (typeof snapshot.lastTimeMs !== 'number' || Number.isNaN(snapshot.lastTimeMs)) throw new Error(`detector restore: lastTimeMs must be a number, got ${String(snapshot.lastTimeMs)}`);
     this.forecast.restoreSlot(slot, snapshot.forecast);
     (this.hysteresis[slot] as Hysteresis).restore(snapshot.events);
+    this.lastTimeMs[slot] = snapshot.lastTimeMs;
   }
 }
 

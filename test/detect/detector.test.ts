@@ -108,7 +108,7 @@ describe('Detector', () => {
     for (let t = 0; t < 100; t++) b.push(series.subarray(t * C, (t + 1) * C), t);
     const snap = JSON.parse(JSON.stringify(b.snapshot(), (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)));
     const c2 = detector.createStream();
-    c2.restore({ forecast: { tcn: { histories: snap.forecast.tcn.histories.map((h: number[]) => Float32Array.from(h)), seen: snap.forecast.tcn.seen }, forecast: Float32Array.from(snap.forecast.forecast) }, events: snap.events });
+    c2.restore({ forecast: { tcn: { histories: snap.forecast.tcn.histories.map((h: number[]) => Float32Array.from(h)), seen: snap.forecast.tcn.seen }, forecast: Float32Array.from(snap.forecast.forecast) }, events: snap.events, lastTimeMs: snap.lastTimeMs });
     for (let t = 100; t < 160; t++) expect(c2.push(series.subarray(t * C, (t + 1) * C), t).score).toBe(whole[t]);
   });
 });
