@@ -15,10 +15,11 @@
 // Packed weight layout (written by the loader, wasm-gemm.ts): columns are padded with zero
 // weights to np = 8·⌈n/8⌉ and cut into panels of 8; panel p holds, for each k, the 8 weights
 // w[8p .. 8p+8, k] contiguously: panel[k·8 + l] = w[8p + l, k] (32 bytes per k step). Bias is
-// padded to np with zeros. Inputs a are m rows of kd floats; outputs y are m rows of np floats.
+// padded to np with zeros. Inputs a are m rows of kd floats; outputs are written n per row,
+// rows ldy floats apart (padded columns are computed, then dropped).
 //
 // Register budget: V8 hoists a loop body's loads above its arithmetic, so a body with c
-// accumulators and c weight vectors needs 2c + 1 of x64's 15 allocatable xmm registers; past
+// accumulators and c weight vectors needs 2c + 1 of the 15 xmm registers V8 allocates on x64; past
 // that an accumulator spills and its chain runs through memory (about half speed). Hence at
 // most 6 accumulators per row alone (24 columns), or 8 when 4 rows share 2 weight vectors.
 
