@@ -252,6 +252,9 @@ function planTraining(o: TrainTcnOptions): TrainTcnPlan {
  * Deterministic: the same series, model, options and seed give bit-identical weights (with the
  * same kernel).
  *
+ * Callbacks run synchronously between steps; one that throws ends training there, with the
+ * weights of that moment.
+ *
  * @throws Error naming the option or data problem: a series too short for one window plus the
  *   validation tail, a non-finite value, a model whose outChannels ≠ inChannels, an option out of
  *   range, or a loss that becomes non-finite (divergence).
@@ -277,17 +280,19 @@ export function trainTcn(options: TrainTcnOptions): TrainTcnResult {
   const { channels: C, receptiveField: rf, trainRows, rows, windowLength: W, batchSize } = plan;
   const step = W - rf;
   const rng = new Rng(options.seed);
-  const ws = new TcnTrainWorkspace(tcn, batchSize, W);
+  // Windows processed together: a batch never holds more windows than an epoch or a validation pass has.
+  const capacity = Math.min(batchSize, Math.max(plan.windowsPerEpoch, plan.validationWindows));
+  const ws = new TcnTrainWorkspace(tcn, capacity, W);
   const params = new Map<string, Float32Array>();
   for (const [name, t] of tcn.stateDict()) params.set(name, t.data);
   const adam = new Adam(params, { learningRate, weightDecay, clipNorm, weightDecayMode: 'decoupled' });
   const grads = ws.createGradients();
   const best = new Map<string, Float32Array>();
   for (const [name, p] of params) best.set(name, Float32Array.from(p));
-  const x = new Float32Array(batchSize * W * C);
-  const gradY = new Float32Array(batchSize * W * C);
-  const from = new Int32Array(batchSize);
-  const to = new Int32Array(batchSize);
+  const x = new Float32Array(capacity * W * C);
+  const gradY = new Float32Array(capacity * W * C);
+  const from = new Int32Array(capacity);
+  const to = new Int32Array(capacity);
 
   // Training segments: forecast positions q ∈ [0, P) (series position q + rf − 1) split into
   // windowsPerEpoch balanced runs of ≤ step positions; each run's window starts as early as fits.
@@ -306,7 +311,7 @@ export function trainTcn(options: TrainTcnOptions): TrainTcnResult {
     for (let p0 = trainRows - 1; p0 <= rows - 2; ) {
       let nb = 0;
       let len = 0;
-      while (nb < batchSize && p0 <= rows - 2) {
+      while (nb < capacity && p0 <= rows - 2) {
         const count = Math.min(step, rows - 1 - p0);
         const wl = count + rf;
         if (nb > 0 && wl !== len) break; // only equal lengths in one batch
@@ -339,8 +344,8 @@ export function trainTcn(options: TrainTcnOptions): TrainTcnResult {
       order[r] = tmp;
     }
     let epochSum = 0;
-    for (let b0 = 0, batch = 1; b0 < nWin; b0 += batchSize, batch++) {
-      const nb = Math.min(batchSize, nWin - b0);
+    for (let b0 = 0, batch = 1; b0 < nWin; b0 += capacity, batch++) {
+      const nb = Math.min(capacity, nWin - b0);
       let terms = 0;
       for (let j = 0; j < nb; j++) {
         const seg = order[b0 + j];

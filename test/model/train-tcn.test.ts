@@ -101,6 +101,13 @@ describe('trainTcn', () => {
     expect(result.optimizerSteps).toBe(9);
   });
 
+  it('takes a batch larger than an epoch as one step over all windows', () => {
+    const tcn = Tcn.create(config, new Rng(7));
+    const result = trainTcn({ tcn, series: sines(1000, 8), seed: 9, epochs: 2, batchSize: 10_000 });
+    expect(result.plan.stepsPerEpoch).toBe(1);
+    expect(result.optimizerSteps).toBe(2);
+  });
+
   it('is deterministic: same seed → bit-identical weights and losses; another seed → different weights', () => {
     const run = (seed: number): { w: Float32Array[]; h: readonly TrainEpochReport[] } => {
       const tcn = Tcn.create(config, new Rng(10));
