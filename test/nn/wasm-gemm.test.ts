@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { causalConv1d } from '../../src/nn/causal-conv1d.js';
 import { conv1d } from '../../src/nn/conv1d.js';
 import type { Conv1dOptions, PaddingMode } from '../../src/nn/conv1d-options.js';
 import { conv1dReference } from '../../src/nn/conv1d-reference.js';
 import { jsGemmKernel, type GemmKernel, type PackedMatrix } from '../../src/nn/gemm.js';
 import { Rng } from '../../src/nn/random.js';
+import { StreamingConv1d } from '../../src/nn/streaming-conv1d.js';
 import { Tcn, type TcnConfig } from '../../src/nn/tcn.js';
 import { tensor, type Tensor } from '../../src/nn/tensor.js';
 import { createWasmGemmKernel, defaultGemmKernel, wasmSimdAvailable } from '../../src/nn/wasm-gemm.js';
@@ -133,7 +135,7 @@ describe('wasm-simd GEMM kernel', () => {
         }
         expectWithinAccumulationBound(actual, expected, p);
       }),
-      { seed: FC_SEED, numRuns: 300 },
+      { seed: FC_SEED, numRuns: 200 },
     );
   });
 
@@ -321,6 +323,40 @@ describe('conv1d and the TCN on the wasm-simd kernel', () => {
         }
       }),
       { seed: FC_SEED + 2, numRuns: 150 },
+    );
+  });
+
+  it('StreamingConv1d over any chunking ≡ offline causal conv, bit for bit (fast-check)', () => {
+    const layerArb = fc.record({
+      groups: fc.integer({ min: 1, max: 3 }),
+      cinG: fc.integer({ min: 1, max: 12 }),
+      coutG: fc.integer({ min: 1, max: 20 }),
+      kernelSize: fc.integer({ min: 1, max: 4 }),
+      stride: fc.integer({ min: 1, max: 3 }),
+      dilation: fc.integer({ min: 1, max: 4 }),
+      length: fc.integer({ min: 1, max: 80 }),
+      maxChunk: fc.integer({ min: 1, max: 20 }),
+      bias: fc.boolean(),
+      seed: fc.integer(),
+    });
+    fc.assert(
+      fc.property(layerArb, (c) => {
+        const rng = new Rng(c.seed);
+        const x = randn(rng, [1, c.cinG * c.groups, c.length]);
+        const w = randn(rng, [c.coutG * c.groups, c.cinG, c.kernelSize]);
+        const b = c.bias ? randn(rng, [c.coutG * c.groups]) : null;
+        const opts = { stride: c.stride, dilation: c.dilation, groups: c.groups };
+        const offline = causalConv1d(x, w, b, opts, kernel);
+        const stream = new StreamingConv1d({ weight: w, bias: b, ...opts, kernel });
+        const parts: Tensor[] = [];
+        let at = 0;
+        for (const n of randomChunking(rng, c.length, c.maxChunk)) {
+          parts.push(stream.push(sliceColumns(x, at, at + n)));
+          at += n;
+        }
+        expectSameBits(concatColumns(parts, c.coutG * c.groups).data, offline.data);
+      }),
+      { seed: FC_SEED + 4, numRuns: 80 },
     );
   });
 
