@@ -8,6 +8,8 @@ import { GEMM_WASM_BASE64 } from './wasm/gemm-binary.generated.js';
  * Each kernel owns one WebAssembly instance and its linear memory. Packed matrices live in that
  * memory for as long as the kernel (or any of its matrices) is reachable: memory is never
  * reused, so pack a model's weights once and keep the matrices; do not pack per request.
+ * `conv1d`, `causalConv1d` and `Tcn.forward` pack on every call: give them a kernel per call
+ * (or per batch of calls) rather than one that lives for the whole process.
  * Runs are synchronous and leave no state behind, so pipelines may share one kernel.
  */
 export interface WasmGemmKernel extends GemmKernel {
