@@ -80,7 +80,9 @@ function causalSourceTable(maxLength: number, kernelSize: number, dilation: numb
  * and its backward.
  */
 export class TcnTrainWorkspace implements TcnTrainCache {
+  /** The model whose live weights every pass reads. */
   readonly tcn: Tcn;
+  /** Capacity: sequences per pass, and positions per sequence. */
   readonly maxBatch: number;
   readonly maxLength: number;
   private readonly act: Activation;
