@@ -6,9 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { runConvBench } from './conv-bench.js';
+import { runTrainBench } from './train-bench.js';
 
 const suites: Record<string, (o: { quick: boolean }) => Promise<unknown>> = {
   conv: runConvBench,
+  train: runTrainBench,
 };
 
 async function main(): Promise<void> {
