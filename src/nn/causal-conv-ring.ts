@@ -57,7 +57,10 @@ export class CausalConvRing {
     for (let i = 0; i < count; i++) {
       const slot = slots[i];
       const head = heads[slot];
-      data.set(cur.subarray(i * C, (i + 1) * C), slot * H * C + head * C);
+      // A plain loop: a subarray view per column would allocate on every step.
+      const dst = slot * H * C + head * C;
+      const src = i * C;
+      for (let c = 0; c < C; c++) data[dst + c] = cur[src + c];
       heads[slot] = head + 1 === H ? 0 : head + 1;
     }
   }
@@ -111,7 +114,9 @@ export class CausalConvRing {
     }
     let head = heads[slot];
     for (let t = 0; t < length; t++) {
-      data.set(cur.subarray(t * C, (t + 1) * C), base + head * C);
+      const dst = base + head * C;
+      const src = t * C;
+      for (let c = 0; c < C; c++) data[dst + c] = cur[src + c];
       head = head + 1 === H ? 0 : head + 1;
     }
     heads[slot] = head;

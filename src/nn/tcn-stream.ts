@@ -116,10 +116,7 @@ export class TcnBatchStream {
       for (let j = 0; j < i; j++) if (slots[j] === s) throw new Error(`TcnBatchStream.stepSlots: slot ${s} appears twice in one step`);
     }
     this.ensureRows(count);
-    this.run(count, x, out, (layer, cur, cols) => {
-      layer.ring.gatherStep(slots, count, cur, cols, 0, layer.cin);
-      return count;
-    }, (layer, cur) => layer.ring.pushStep(slots, count, cur));
+    this.run(count, x, out, slots, -1);
     for (let i = 0; i < count; i++) this.seen[slots[i] as number] += 1;
   }
 
@@ -133,9 +130,7 @@ export class TcnBatchStream {
     if (x.length < length * this.inChannels) throw new Error(`TcnBatchStream.pushChunkSlot: x holds ${x.length} values, needs ${length}×${this.inChannels}`);
     if (out.length < length * this.outChannels) throw new Error(`TcnBatchStream.pushChunkSlot: out holds ${out.length} values, needs ${length}×${this.outChannels}`);
     this.ensureRows(length);
-    this.run(length, x, out, (layer, cur, cols) => layer.ring.gatherChunk(slot, length, cur, 0, 1, cols, 0, layer.cin), (layer, cur) =>
-      layer.ring.pushChunk(slot, length, cur),
-    );
+    this.run(length, x, out, null, slot);
     this.seen[slot] += length;
   }
 
@@ -196,29 +191,36 @@ export class TcnBatchStream {
    * The layer sequence shared by step and chunk mode; only how im2col rows are gathered and how
    * history is appended differ. Rows are time- or slot-major `[m, C]` throughout.
    */
-  private run(
-    m: number,
-    x: Float32Array,
-    out: Float32Array,
-    gather: (layer: CausalLayer, cur: Float32Array, cols: Float32Array) => number,
-    push: (layer: CausalLayer, cur: Float32Array) => void,
-  ): void {
+  /** Step mode (`slots` given): row i is slot `slots[i]`'s new column. Chunk mode (`slots` null): `m` columns of slot `chunkSlot`. */
+  private gather(layer: CausalLayer, m: number, cur: Float32Array, slots: Int32Array | null, chunkSlot: number): void {
+    if (slots !== null) layer.ring.gatherStep(slots, m, cur, this.cols, 0, layer.cin);
+    else layer.ring.gatherChunk(chunkSlot, m, cur, 0, 1, this.cols, 0, layer.cin);
+  }
+
+  private push(layer: CausalLayer, m: number, cur: Float32Array, slots: Int32Array | null, chunkSlot: number): void {
+    if (slots !== null) layer.ring.pushStep(slots, m, cur);
+    else layer.ring.pushChunk(chunkSlot, m, cur);
+  }
+
+  private run(m: number, x: Float32Array, out: Float32Array, slots: Int32Array | null, chunkSlot: number): void {
     const act = this.act;
     const cols = this.cols;
     let cur = x;
     // Rotate through scratch buffers so a block's input stays readable until its residual add.
-    let free: Float32Array[] = [this.bufA, this.bufB, this.bufC, this.bufD];
+    let h1 = this.bufA;
+    let h2 = this.bufB;
+    let res = this.bufC;
+    let spare = this.bufD;
     for (const b of this.blocks) {
-      const [h1, h2, res, spare] = free as [Float32Array, Float32Array, Float32Array, Float32Array];
       const c = b.cout;
-      gather(b.conv1, cur, cols);
+      this.gather(b.conv1, m, cur, slots, chunkSlot);
       b.conv1.mat.run(m, cols, 0, h1, 0, c);
       act.applyInPlace(h1, 0, m * c);
-      push(b.conv1, cur);
-      gather(b.conv2, h1, cols);
+      this.push(b.conv1, m, cur, slots, chunkSlot);
+      this.gather(b.conv2, m, h1, slots, chunkSlot);
       b.conv2.mat.run(m, cols, 0, h2, 0, c);
       act.applyInPlace(h2, 0, m * c);
-      push(b.conv2, h1);
+      this.push(b.conv2, m, h1, slots, chunkSlot);
       let r = cur;
       if (b.downsample !== null) {
         b.downsample.run(m, cur, 0, res, 0, c);
@@ -228,7 +230,10 @@ export class TcnBatchStream {
       act.applyInPlace(h2, 0, m * c);
       cur = h2;
       // h2 is the next block's input and is not written by it; the other three are free again.
-      free = [h1, res, spare, h2];
+      const next = h2;
+      h2 = res;
+      res = spare;
+      spare = next;
     }
     this.head.run(m, cur, 0, out, 0, this.outChannels);
   }
