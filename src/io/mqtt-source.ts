@@ -1,0 +1,190 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+
+/** What the service needs to know to connect and subscribe. Secrets are passed in, never logged. */
+export interface MqttSourceOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; rejectUnauthorized?: boolean };
+  /** QoS of the subscriptions (1 for at-least-once). */
+  qos: 0 | 1;
+  /** false keeps the session (subscriptions and queued QoS-1 messages) across reconnects and restarts. */
+  cleanSession: boolean;
+  /** MQTT 5 session expiry, seconds. */
+  sessionExpirySeconds: number;
+  protocolVersion: 4 | 5;
+  keepaliveSeconds: number;
+  reconnectPeriodMs: number;
+  /** MQTT 5 receive maximum: unacknowledged QoS-1 messages the broker may send at once. */
+  receiveMaximum?: number;
+  /** Topic filters to subscribe to (may be `$share/<group>/…`). */
+  filters: readonly string[];
+}
+
+/** A logger with pino's method shapes (the service passes a pino child). */
+export interface SourceLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * Processes one message. The PUBACK is sent when it returns (or its promise resolves); if it
+ * throws or rejects, no PUBACK is sent and the broker redelivers the message after a reconnect.
+ * mqtt.js handles incoming packets one at a time until this returns: keep it short.
+ */
+export type MessageHandler = (topic: string, payload: Buffer, receivedAtMs: number) => void | Promise<void>;
+
+/** Counters of an {@link MqttSource}. */
+export interface MqttSourceStats {
+  received: number;
+  acked: number;
+  handlerFailures: number;
+  reconnects: number;
+}
+
+/**
+ * The MQTT side of the service: one client that subscribes (QoS 1, persistent session) and
+ * publishes alerts and dead letters. Acknowledgement is manual: mqtt.js sends a PUBACK when
+ * `client.handleMessage` calls back, so the handler runs inside it. The handler is in place
+ * before the connection opens: messages a persistent session delivers right after CONNACK are
+ * never acknowledged without being handled.
+ */
+export class MqttSource {
+  private client: MqttClient | null = null;
+  private subscribed = false;
+  /** While false, messages are left unacknowledged (the broker redelivers them to the session later). */
+  private intakeOpen = false;
+  private readonly counters: MqttSourceStats = { received: 0, acked: 0, handlerFailures: 0, reconnects: 0 };
+
+  constructor(
+    private readonly options: MqttSourceOptions,
+    private readonly log: SourceLogger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get isConnected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  get isSubscribed(): boolean {
+    return this.subscribed && this.isConnected;
+  }
+
+  stats(): MqttSourceStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Connects, installs `handler` and subscribes to the filters. Resolves once subscribed.
+   * @throws Error when the first connection or subscription fails (later disconnects reconnect).
+   */
+  async start(handler: MessageHandler): Promise<void> {
+    if (this.client !== null) throw new Error('MqttSource.start: already started');
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      clientId: o.clientId,
+      clean: o.cleanSession,
+      protocolVersion: o.protocolVersion,
+      keepalive: o.keepaliveSeconds,
+      reconnectPeriod: o.reconnectPeriodMs,
+      connectTimeout: 30_000,
+      resubscribe: true,
+      manualConnect: true,
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.protocolVersion === 5
+        ? { properties: { sessionExpiryInterval: o.cleanSession ? 0 : o.sessionExpirySeconds, ...(o.receiveMaximum === undefined ? {} : { receiveMaximum: o.receiveMaximum }) } }
+        : {}),
+      ...(o.tls === undefined
+        ? {}
+        : {
+            ...(o.tls.caFile === undefined ? {} : { ca: readFileSync(o.tls.caFile) }),
+            ...(o.tls.certFile === undefined ? {} : { cert: readFileSync(o.tls.certFile) }),
+            ...(o.tls.keyFile === undefined ? {} : { key: readFileSync(o.tls.keyFile) }),
+            rejectUnauthorized: o.tls.rejectUnauthorized ?? true,
+          }),
+    };
+    const client = mqtt.connect(o.url, clientOptions);
+    this.client = client;
+    this.intakeOpen = true;
+    client.handleMessage = (packet: IPublishPacket, callback: (error?: Error) => void): void => {
+      if (!this.intakeOpen) {
+        callback(new Error('intake stopped; message left for redelivery'));
+        return;
+      }
+      this.counters.received++;
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+      const ack = (): void => {
+        this.counters.acked++;
+        callback();
+      };
+      const fail = (e: unknown): void => {
+        this.counters.handlerFailures++;
+        this.log.error({ topic: packet.topic, err: e instanceof Error ? e.message : String(e) }, 'message not processed; left unacknowledged for redelivery');
+        callback(e instanceof Error ? e : new Error(String(e)));
+      };
+      try {
+        const r = handler(packet.topic, payload, this.now());
+        if (r instanceof Promise) r.then(ack, fail);
+        else ack();
+      } catch (e) {
+        fail(e);
+      }
+    };
+    client.on('reconnect', () => {
+      this.counters.reconnects++;
+      this.log.warn({ url: o.url, reconnects: this.counters.reconnects }, 'mqtt reconnecting');
+    });
+    client.on('error', (e) => this.log.warn({ url: o.url, err: e.message }, 'mqtt error'));
+    client.on('close', () => this.log.info({ url: o.url }, 'mqtt connection closed'));
+    await new Promise<void>((resolve, reject) => {
+      const onConnect = (): void => {
+        client.off('error', onError);
+        resolve();
+      };
+      const onError = (e: Error): void => {
+        client.off('connect', onConnect);
+        reject(new Error(`mqtt: cannot connect to ${o.url}: ${e.message}`));
+      };
+      client.once('connect', onConnect);
+      client.once('error', onError);
+      client.connect();
+    });
+    if (o.filters.length > 0) {
+      const granted = await client.subscribeAsync([...o.filters], { qos: o.qos });
+      const refused = granted.filter((g) => g.qos === 128);
+      if (refused.length > 0) throw new Error(`mqtt: the broker refused subscription(s) ${refused.map((g) => g.topic).join(', ')}`);
+    }
+    this.subscribed = true;
+    this.log.info({ url: o.url, clientId: o.clientId, filters: o.filters }, 'mqtt subscribed');
+  }
+
+  /** Publishes (QoS 1 resolves on PUBACK). Queued by mqtt.js while disconnected. */
+  async publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain?: boolean }): Promise<void> {
+    if (this.client === null) throw new Error('MqttSource.publish: not started');
+    await this.client.publishAsync(topic, payload, { qos: options.qos, retain: options.retain ?? false });
+  }
+
+  /**
+   * Stops intake. With a persistent session the subscriptions stay (so the broker keeps queueing
+   * for us) and messages arriving from now on are left unacknowledged, to be redelivered after
+   * the next start; with a clean session the filters are unsubscribed.
+   */
+  async stopIntake(): Promise<void> {
+    this.intakeOpen = false;
+    if (this.client === null || !this.subscribed) return;
+    this.subscribed = false;
+    if (this.client.connected && this.options.cleanSession) await this.client.unsubscribeAsync([...this.options.filters]);
+  }
+
+  /** Closes the connection (waits for in-flight publishes). */
+  async close(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    this.subscribed = false;
+    if (c !== null) await c.endAsync();
+  }
+}

@@ -1,0 +1,116 @@
+import { createServer, type Server } from 'node:net';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../../src/io/embedded-broker.js';
+import { MqttSource, type MqttSourceOptions } from '../../src/io/mqtt-source.js';
+import { freePort, useMosquitto } from '../support/servers.js';
+
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+function options(url: string, clientId: string, filters = ['plant/+/data']): MqttSourceOptions {
+  return { url, clientId, qos: 1, cleanSession: false, sessionExpirySeconds: 3600, protocolVersion: 5, keepaliveSeconds: 30, reconnectPeriodMs: 200, filters };
+}
+
+async function publishMany(url: string, topic: string, n: number): Promise<void> {
+  const pub = await mqtt.connectAsync(url, { clientId: `pub-${Math.random().toString(36).slice(2)}` });
+  for (let i = 0; i < n; i++) await pub.publishAsync(topic, JSON.stringify({ i }), { qos: 1 });
+  await pub.endAsync();
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('MqttSource against a real Mosquitto', () => {
+  const broker = useMosquitto();
+  let source: MqttSource | null = null;
+  afterEach(async () => {
+    await source?.close();
+    source = null;
+  });
+
+  it('handles and acknowledges every QoS-1 message, in order', async () => {
+    const seen: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-order'), silent);
+    await source.start((_t, payload) => {
+      seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+    });
+    await publishMany(broker().url, 'plant/p1/data', 500);
+    await waitFor(() => seen.length === 500);
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(source.stats()).toMatchObject({ received: 500, acked: 500, handlerFailures: 0 });
+  });
+
+  it('a message whose handler fails is not acknowledged and comes back after a restart', async () => {
+    let failNext = true;
+    const seen: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-redeliver'), silent);
+    await source.start((_t, payload) => {
+      const { i } = JSON.parse(payload.toString()) as { i: number };
+      if (failNext) {
+        failNext = false;
+        throw new Error('spool unavailable');
+      }
+      seen.push(i);
+    });
+    await publishMany(broker().url, 'plant/p2/data', 1);
+    await waitFor(() => source!.stats().handlerFailures === 1);
+    await source.close();
+    source = new MqttSource(options(broker().url, 'src-redeliver'), silent);
+    await source.start((_t, payload) => {
+      seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+    });
+    await waitFor(() => seen.length === 1);
+    expect(seen).toEqual([0]);
+  });
+
+  it('keeps the session while stopped: messages published meanwhile arrive on the next start', async () => {
+    const seen: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-session'), silent);
+    await source.start(() => {});
+    await source.stopIntake();
+    await source.close();
+    await publishMany(broker().url, 'plant/p3/data', 200);
+    source = new MqttSource(options(broker().url, 'src-session'), silent);
+    await source.start((_t, payload) => {
+      seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+    });
+    await waitFor(() => seen.length === 200);
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  it('refuses to start against an unreachable broker with a clear error', async () => {
+    const port = await freePort();
+    const s = new MqttSource({ ...options(`mqtt://127.0.0.1:${port}`, 'src-none'), reconnectPeriodMs: 0 }, silent);
+    await expect(s.start(() => {})).rejects.toThrow(new RegExp(`cannot connect to mqtt://127.0.0.1:${port}`));
+    await s.close();
+  });
+});
+
+describe('embedded broker', () => {
+  it('starts on a free port, and falls back to a free one when the requested port is taken', async () => {
+    const blocker: Server = createServer();
+    const busy = await freePort();
+    await new Promise<void>((r) => blocker.listen(busy, '127.0.0.1', () => r()));
+    const b = await startEmbeddedBroker({ port: busy });
+    try {
+      expect(b.port).not.toBe(busy);
+      const seen: string[] = [];
+      // aedes speaks MQTT 3.1.1, not 5.
+      const s = new MqttSource({ ...options(b.url, 'emb-1', ['x/#']), protocolVersion: 4 }, silent);
+      await s.start((topic) => {
+        seen.push(topic);
+      });
+      await publishMany(b.url, 'x/y', 3);
+      await waitFor(() => seen.length === 3);
+      await s.close();
+    } finally {
+      await b.close();
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+});
