@@ -23,7 +23,7 @@ describe('decode', () => {
   it('empty: completes with nothing', () => {
     const rec = recorder();
     testScheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('|').pipe(decode(options(rec)))).toBe('|');
+      expectObservable(cold<TestMessage>('|').pipe(decode(options(rec)))).toBe('|');
     });
     expect(rec.letters).toEqual([]);
   });
