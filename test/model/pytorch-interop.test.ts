@@ -56,7 +56,8 @@ const FORECAST_BOUND = 2e-6;
  * Score tolerance: relative 1e-4, except near 0. score = mean_c z_c², z_c = (r_c − center_c) /
  * scale_c, r_c = x_c − x̂_c. The normalised readings x are bit-identical on both sides (tested
  * below), so the scores differ only through the forecast x̂, by at most FORECAST_BOUND, and the
- * float32 rounding of r that follows (< 1e-7 for |r| < 1); then |Δz_c| ≤ δ =
+ * float32 rounding of r that follows (< 1e-7 for |r| < 1; larger residuals come with scores
+ * far above 1, where the relative term dominates); then |Δz_c| ≤ δ =
  * (FORECAST_BOUND + 1e-7) / min scale (2.3e-5 for this model) and, by Cauchy–Schwarz,
  * |Δscore| ≤ 2·√score·δ + δ². For score ≥ 1 (the threshold is above 1, so every score that can
  * change a flag) that is under 5e-5·score, inside relative 1e-4. A score near 0 (all z_c small)
