@@ -48,6 +48,7 @@ export async function loadModel(dir: string): Promise<Detector> {
   } catch (e) {
     throw asModelError(manifestFile, e);
   }
+  let tcn: Tcn;
   try {
     const bytes = await readBounded(weightsFile, DEFAULT_MAX_FILE_BYTES);
     const sha = createHash('sha256').update(bytes).digest('hex');
@@ -55,10 +56,15 @@ export async function loadModel(dir: string): Promise<Detector> {
       throw new ModelFileError(weightsFile, [{ path: '', message: `has SHA-256 ${sha} but ${MANIFEST_FILE} expects ${manifest.weights.sha256} (the files do not belong together)` }]);
     }
     const { tensors } = parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { source: weightsFile });
-    const tcn = Tcn.fromStateDict(tcnConfigOf(manifest), tensors);
-    return detectorFromManifest(manifest, tcn);
+    tcn = Tcn.fromStateDict(tcnConfigOf(manifest), tensors);
   } catch (e) {
     throw asModelError(weightsFile, e);
+  }
+  try {
+    // Score and threshold sections are checked here, against the manifest they came from.
+    return detectorFromManifest(manifest, tcn);
+  } catch (e) {
+    throw asModelError(manifestFile, e);
   }
 }
 

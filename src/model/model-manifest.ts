@@ -15,6 +15,9 @@ export const MANIFEST_FILE = 'model.json';
 
 const finite = z.number().refine(Number.isFinite, { message: 'must be a finite number' });
 const positiveFinite = finite.refine((v) => v > 0, { message: 'must be > 0' });
+/** Values the model stores as float32: they must stay finite (and non-zero where positive) after rounding. */
+const float32 = finite.refine((v) => Number.isFinite(Math.fround(v)), { message: 'is outside the float32 range (±3.4e38)' });
+const positiveFloat32 = float32.refine((v) => Math.fround(v) > 0, { message: 'must be > 0 as a float32 (≥ 1.4e-45)' });
 const channelsInt = z.number().int().min(1).max(TCN_LIMITS.maxChannels);
 
 const activationSchema = z.object({
@@ -32,7 +35,7 @@ export const modelManifestSchema = z
     createdAt: z.string().max(64),
     /** Channel names in the order the model reads them. */
     channels: z.array(z.string().min(1).max(200)).min(1).max(TCN_LIMITS.maxChannels),
-    normalization: z.object({ mean: z.array(finite), std: z.array(positiveFinite) }),
+    normalization: z.object({ mean: z.array(float32), std: z.array(positiveFloat32) }),
     architecture: z.object({
       kind: z.literal('tcn-forecaster'),
       inChannels: channelsInt,
@@ -43,7 +46,7 @@ export const modelManifestSchema = z
       activation: activationSchema,
     }),
     receptiveField: z.number().int().min(1).max(TCN_LIMITS.maxReceptiveField),
-    score: z.object({ method: z.literal('mean-z2'), center: z.array(finite), scale: z.array(positiveFinite) }),
+    score: z.object({ method: z.literal('mean-z2'), center: z.array(float32), scale: z.array(positiveFloat32) }),
     /** Threshold calibration as produced by detect/threshold (method, value, params). */
     threshold: z.object({ method: z.enum(['quantile', 'pot']), value: positiveFinite, params: z.record(z.string(), z.unknown()) }),
     events: z.object({ openAfter: z.number().int().min(1).max(1_000_000), closeAfter: z.number().int().min(1).max(1_000_000) }),

@@ -178,3 +178,23 @@ describe('model directory', () => {
     expect(() => parseModelManifest(JSON.stringify({ format: 'convwatch-model', formatVersion: 1 }), 'm.json')).toThrow(/m\.json: name: .*; createdAt: /);
   });
 });
+
+describe('model directory: manifest values that break float32 or the threshold', () => {
+  it('rejects a std that underflows float32 and threshold params the detector cannot use, naming model.json', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'convwatch-model-f32-'));
+    try {
+      const { tcn, manifest } = buildDetector();
+      await saveModel(dir, manifest, tcn);
+      const path = join(dir, 'model.json');
+      const good = JSON.parse(await readFile(path, 'utf8')) as ModelManifest;
+      await writeFile(path, JSON.stringify({ ...good, normalization: { ...good.normalization, std: [1, 1e-50, 1] } }));
+      await expect(loadModel(dir)).rejects.toThrow(/model\.json: normalization\.std\.1: must be > 0 as a float32/);
+      await writeFile(path, JSON.stringify({ ...good, normalization: { ...good.normalization, mean: [1e39, 0, 0] } }));
+      await expect(loadModel(dir)).rejects.toThrow(/normalization\.mean\.0: is outside the float32 range/);
+      await writeFile(path, JSON.stringify({ ...good, threshold: { method: 'quantile', value: 3, params: {} } }));
+      await expect(loadModel(dir)).rejects.toThrow(/model\.json: /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
