@@ -54,6 +54,11 @@ export interface Checkpoint {
   readonly createdAt: string;
   /** Which share of the devices this instance serves (1 to 200 characters), or null for all. */
   readonly partition: string | null;
+  /**
+   * The cut: the input-journal sequence number up to which every entry is reflected in these
+   * states (replay starts after it). Non-negative integer; omitted or null without a journal.
+   */
+  readonly journalSequence?: number | null;
   readonly devices: readonly DeviceCheckpoint[];
 }
 
@@ -68,6 +73,7 @@ export interface CheckpointLayout {
 /** A checkpoint as read back, with its header fields. */
 export interface LoadedCheckpoint extends Checkpoint {
   readonly formatVersion: number;
+  readonly journalSequence: number | null;
   /** Position in the store's sequence of saves for this model and partition (1, 2, …). */
   readonly sequence: number;
   /** Null only when there are no devices. */
@@ -196,6 +202,7 @@ const headerSchema = z.strictObject({
   modelWeightsSha256: sha256Hex,
   createdAt: isoTime,
   partition: partitionName.nullable(),
+  journalSequence: count.nullable(),
   sequence: z.number().int().min(1),
   devices: count,
   layout: layoutSchema.nullable(),
@@ -281,6 +288,8 @@ function checkMeta(checkpoint: Checkpoint, sequence: number): void {
   if (!sha256Hex.safeParse(checkpoint.modelWeightsSha256).success) problems.push(`modelWeightsSha256 must be 64 lower-case hex digits, got ${JSON.stringify(checkpoint.modelWeightsSha256)}`);
   if (!isoTime.safeParse(checkpoint.createdAt).success) problems.push(`createdAt must be an ISO 8601 time with a zone, got ${JSON.stringify(checkpoint.createdAt)}`);
   if (checkpoint.partition !== null && !partitionName.safeParse(checkpoint.partition).success) problems.push(`partition must be null or 1 to 200 characters, got ${JSON.stringify(checkpoint.partition)}`);
+  const journal = checkpoint.journalSequence ?? null;
+  if (journal !== null && (!Number.isSafeInteger(journal) || journal < 0)) problems.push(`journalSequence must be null or a non-negative integer, got ${journal}`);
   if (!Number.isSafeInteger(sequence) || sequence < 1) problems.push(`sequence must be a positive integer, got ${sequence}`);
   if (problems.length > 0) throw new Error(`checkpoint: ${problems.join('; ')}`);
 }
@@ -334,6 +343,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint, sequence: number, limit
     modelWeightsSha256: checkpoint.modelWeightsSha256,
     createdAt: checkpoint.createdAt,
     partition: checkpoint.partition,
+    journalSequence: checkpoint.journalSequence ?? null,
     sequence,
     devices: lines.length,
     layout: layout === null ? null : { channels: layout.channels, historyLengths: [...layout.historyLengths] },
@@ -419,6 +429,7 @@ export function decodeCheckpoint(bytes: Uint8Array, limits: CheckpointLimits = {
       modelWeightsSha256: header.modelWeightsSha256,
       createdAt: header.createdAt,
       partition: header.partition,
+      journalSequence: header.journalSequence,
       sequence: header.sequence,
       layout: header.layout,
       devices,

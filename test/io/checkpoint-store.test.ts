@@ -102,6 +102,7 @@ function checkpointOf(batch: DetectorBatch, names: string[], slotOf: number[], l
     modelWeightsSha256: SHA,
     createdAt: '2026-01-01T00:02:00.000Z',
     partition,
+    journalSequence: 4711,
     devices: names.map((device, d) => ({ device, lastTimeMs: lastTimes[d]!, state: batch.snapshotSlot(slotOf[d]!) })),
   };
 }
@@ -153,6 +154,7 @@ describe('checkpoint store: round trip of real detector states', () => {
     expect(loaded.skipped).toEqual([]);
     const cp = loaded.checkpoint;
     expect(cp.devices.map((d) => d.device)).toEqual(names);
+    expect(cp.journalSequence).toBe(4711);
     expect(cp.devices[3]!.lastTimeMs).toBe(Number.NEGATIVE_INFINITY);
     expect(cp.devices[3]!.state.lastTimeMs).toBe(Number.NEGATIVE_INFINITY);
     expect(cp.devices[0]!.lastTimeMs).toBe(1_767_225_600_000 + 1000 * (S - 1));
@@ -198,6 +200,7 @@ describe('checkpoint store: round trip of real detector states', () => {
       modelWeightsSha256: SHA,
       createdAt: '2026-01-01T00:02:00.000Z',
       partition: 'east-1',
+      journalSequence: 4711,
       sequence: 1,
       devices: 2,
       layout: { channels: 3, historyLengths: [3, 4, 8, 8] },
@@ -276,10 +279,11 @@ describe('checkpoint codec: values JSON cannot hold', () => {
     expect(() => encodeCheckpoint({ ...base, modelWeightsSha256: 'ABC' }, 1)).toThrow('checkpoint: modelWeightsSha256 must be 64 lower-case hex digits, got "ABC"');
     expect(() => encodeCheckpoint({ ...base, createdAt: 'yesterday' }, 1)).toThrow(/createdAt must be an ISO 8601 time with a zone, got "yesterday"/);
     expect(() => encodeCheckpoint({ ...base, modelName: '' }, 1)).toThrow(/modelName must be 1 to 200 characters/);
-    expect(() => encodeCheckpoint(base, 0)).toThrow(/sequence must be a positive integer, got 0/);
+    expect(() => encodeCheckpoint(base, 0)).toThrow(/^checkpoint: sequence must be a positive integer, got 0$/);
+    expect(() => encodeCheckpoint({ ...base, journalSequence: -1 }, 1)).toThrow(/journalSequence must be null or a non-negative integer, got -1/);
     // No devices is a valid, empty checkpoint.
     const empty = decodeCheckpoint(encodeCheckpoint(base, 1).bytes);
-    expect(empty.ok && empty.checkpoint.devices.length === 0 && empty.checkpoint.layout === null).toBe(true);
+    expect(empty.ok && empty.checkpoint.devices.length === 0 && empty.checkpoint.layout === null && empty.checkpoint.journalSequence === null).toBe(true);
   });
 });
 
