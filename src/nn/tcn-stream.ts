@@ -5,6 +5,7 @@ import type { Conv1d } from './conv1d-layer.js';
 import type { GemmKernel, PackedMatrix } from './gemm.js';
 import { formatShape, type Tensor } from './tensor.js';
 import type { Tcn } from './tcn.js';
+import { WasmTcnBatchStream, wasmTcnUnsupportedReason } from './wasm-tcn-stream.js';
 
 /** Per-stream state of a TCN: every causal conv's history plus the count of inputs seen. */
 export interface TcnStreamSnapshot {
@@ -12,6 +13,139 @@ export interface TcnStreamSnapshot {
   readonly histories: readonly Float32Array[];
   /** Inputs this stream has consumed. */
   readonly seen: number;
+}
+
+/**
+ * What every TCN batch stream offers: `capacity` independent streams (slots) advanced together
+ * one column each, or one slot by a chunk, each slot's outputs equal to the offline network over
+ * its own stream. Implemented by {@link TcnBatchStream} (which delegates to an engine) and by
+ * `WasmTcnBatchStream`.
+ */
+export interface TcnBatchStreamLike {
+  readonly capacity: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** Inputs one output depends on. */
+  readonly receptiveField: number;
+  samplesSeen(slot: number): number;
+  isReady(slot: number): boolean;
+  stepSlots(slots: Int32Array, count: number, x: Float32Array, out: Float32Array): void;
+  pushChunkSlot(slot: number, length: number, x: Float32Array, out: Float32Array): void;
+  resetSlot(slot: number): void;
+  snapshotSlot(slot: number): TcnStreamSnapshot;
+  restoreSlot(slot: number, snapshot: TcnStreamSnapshot): void;
+}
+
+/**
+ * How a batch stream computes:
+ * - `'gemm'`: per layer, gathers in JS and one product through the kernel (any kernel, any activation);
+ * - `'wasm-fused'`: the whole network in one WebAssembly call per step (`WasmTcnBatchStream`);
+ *   needs the `'wasm-simd'` kernel's arithmetic and a relu, leaky-relu or identity activation;
+ * - `'auto'`: `'wasm-fused'` where it applies and its instance can be created, else `'gemm'`.
+ */
+export type TcnStreamEngine = 'auto' | 'gemm' | 'wasm-fused';
+
+/** Options of {@link TcnBatchStream} and {@link TcnStream}. */
+export interface TcnBatchStreamOptions {
+  /** Default `'auto'`. Both engines give the same bits for the same kernel. */
+  engine?: TcnStreamEngine;
+  /** `'wasm-fused'` only: most columns per call in chunk mode (default 256). */
+  chunkRows?: number;
+}
+
+/**
+ * Many independent TCN streams (e.g. one per device) in one object: the public face of both
+ * engines ({@link TcnStreamEngine}). A call advances any subset of slots by one column each, or
+ * one slot by a whole chunk; both give, per slot, exactly the numbers of {@link Tcn.forward}
+ * with the same kernel over that slot's stream. Snapshots move between engines.
+ */
+export class TcnBatchStream implements TcnBatchStreamLike {
+  readonly capacity: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly receptiveField: number;
+  /** The engine serving this stream (what `'auto'` chose). */
+  readonly engine: 'gemm' | 'wasm-fused';
+  private readonly impl: TcnBatchStreamLike;
+
+  /**
+   * @throws Error if `capacity` is not a positive integer; if `engine` is unknown, or is
+   *   `'wasm-fused'` while the kernel or activation does not allow it (the reason is named) or
+   *   the runtime lacks WebAssembly SIMD.
+   */
+  constructor(tcn: Tcn, capacity: number, kernel: GemmKernel, options: TcnBatchStreamOptions = {}) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`TcnBatchStream: capacity must be a positive integer, got ${capacity}`);
+    const engine = options.engine ?? 'auto';
+    if (engine !== 'auto' && engine !== 'gemm' && engine !== 'wasm-fused') {
+      throw new Error(`TcnBatchStream: engine must be 'auto', 'gemm' or 'wasm-fused', got '${String(engine)}'`);
+    }
+    let impl: TcnBatchStreamLike | null = null;
+    if (engine !== 'gemm') {
+      const reason = wasmTcnUnsupportedReason(tcn, kernel);
+      if (reason !== null && engine === 'wasm-fused') throw new Error(`TcnBatchStream: engine 'wasm-fused' is not possible here: ${reason}`);
+      if (reason === null) {
+        try {
+          impl = new WasmTcnBatchStream(tcn, capacity, options.chunkRows === undefined ? {} : { chunkRows: options.chunkRows });
+        } catch (e) {
+          // 'auto' only: e.g. address space for instances exhausted; the GEMM path gives the same bits.
+          if (engine === 'wasm-fused') throw e;
+        }
+      }
+    }
+    this.engine = impl === null ? 'gemm' : 'wasm-fused';
+    this.impl = impl ?? new GemmTcnBatchStream(tcn, capacity, kernel);
+    this.capacity = capacity;
+    this.inChannels = this.impl.inChannels;
+    this.outChannels = this.impl.outChannels;
+    this.receptiveField = this.impl.receptiveField;
+  }
+
+  /** Inputs slot `slot` has consumed since its creation or last reset. */
+  samplesSeen(slot: number): number {
+    return this.impl.samplesSeen(slot);
+  }
+
+  /** Whether slot `slot`'s latest output depends on real inputs only (its receptive field is filled). */
+  isReady(slot: number): boolean {
+    return this.impl.isReady(slot);
+  }
+
+  /**
+   * Advances `count` slots by one column each. `slots[0..count)` must be distinct slot indices;
+   * `x` holds their inputs `[count, inChannels]`; `out` receives `[count, outChannels]`.
+   * Allocation-free once scratch has grown to the largest `count`.
+   * @throws Error on a bad slot index, a repeated slot or short arrays.
+   */
+  stepSlots(slots: Int32Array, count: number, x: Float32Array, out: Float32Array): void {
+    this.impl.stepSlots(slots, count, x, out);
+  }
+
+  /**
+   * Advances one slot by a chunk of `length` columns, time-major: `x` is `[length, inChannels]`,
+   * `out` receives `[length, outChannels]`.
+   * @throws Error on a bad slot index or short arrays.
+   */
+  pushChunkSlot(slot: number, length: number, x: Float32Array, out: Float32Array): void {
+    this.impl.pushChunkSlot(slot, length, x, out);
+  }
+
+  /** Slot `slot` back to a fresh stream (zero history, not ready). */
+  resetSlot(slot: number): void {
+    this.impl.resetSlot(slot);
+  }
+
+  /** A copy of slot `slot`'s state. */
+  snapshotSlot(slot: number): TcnStreamSnapshot {
+    return this.impl.snapshotSlot(slot);
+  }
+
+  /**
+   * Loads a state taken from a stream of the same architecture into slot `slot`.
+   * @throws Error if the snapshot's layer count or sizes do not match.
+   */
+  restoreSlot(slot: number, snapshot: TcnStreamSnapshot): void {
+    this.impl.restoreSlot(slot, snapshot);
+  }
 }
 
 interface CausalLayer {
@@ -35,14 +169,13 @@ function packLayer(conv: Conv1d, kernel: GemmKernel): PackedMatrix {
 }
 
 /**
- * Many independent TCN streams (e.g. one per device) in one object. Each slot has its own ring
- * buffers; a call advances any subset of slots by one column each, and every layer becomes one
- * matrix product over those slots (`[count, K·C] × [K·C, Cout]`). One slot can also take a whole
- * chunk. Both give, per slot, exactly the numbers of {@link Tcn.forward} over that slot's stream.
+ * The `'gemm'` engine. Each slot has its own ring buffers; a call advances any subset of slots by
+ * one column each, and every layer becomes one matrix product over those slots
+ * (`[count, K·C] × [K·C, Cout]`), or one slot by a whole chunk.
  *
  * Scratch grows to the largest `count` or chunk seen, then nothing is allocated per step.
  */
-export class TcnBatchStream {
+class GemmTcnBatchStream implements TcnBatchStreamLike {
   readonly capacity: number;
   readonly inChannels: number;
   readonly outChannels: number;
@@ -90,21 +223,14 @@ export class TcnBatchStream {
     this.maxKd = maxKd;
   }
 
-  /** Inputs slot `slot` has consumed since its creation or last reset. */
   samplesSeen(slot: number): number {
     return this.seen[this.checkSlot(slot)] as number;
   }
 
-  /** Whether slot `slot`'s latest output depends on real inputs only (its receptive field is filled). */
   isReady(slot: number): boolean {
     return this.samplesSeen(slot) >= this.receptiveField;
   }
 
-  /**
-   * Advances `count` slots by one column each. `slots[0..count)` must be distinct slot indices;
-   * `x` holds their inputs `[count, inChannels]`; `out` receives `[count, outChannels]`.
-   * @throws Error on a bad slot index, a repeated slot or short arrays.
-   */
   stepSlots(slots: Int32Array, count: number, x: Float32Array, out: Float32Array): void {
     if (count === 0) return;
     if (count > this.capacity || count > slots.length) throw new Error(`TcnBatchStream.stepSlots: count ${count} exceeds the ${Math.min(this.capacity, slots.length)} slots given`);
@@ -120,10 +246,6 @@ export class TcnBatchStream {
     for (let i = 0; i < count; i++) this.seen[slots[i] as number] += 1;
   }
 
-  /**
-   * Advances one slot by a chunk of `length` columns, time-major: `x` is `[length, inChannels]`,
-   * `out` receives `[length, outChannels]`.
-   */
   pushChunkSlot(slot: number, length: number, x: Float32Array, out: Float32Array): void {
     this.checkSlot(slot);
     if (length === 0) return;
@@ -134,7 +256,6 @@ export class TcnBatchStream {
     this.seen[slot] += length;
   }
 
-  /** Slot `slot` back to a fresh stream (zero history, not ready). */
   resetSlot(slot: number): void {
     this.checkSlot(slot);
     for (const b of this.blocks) {
@@ -144,7 +265,6 @@ export class TcnBatchStream {
     this.seen[slot] = 0;
   }
 
-  /** A copy of slot `slot`'s state. */
   snapshotSlot(slot: number): TcnStreamSnapshot {
     this.checkSlot(slot);
     const histories: Float32Array[] = [];
@@ -152,15 +272,20 @@ export class TcnBatchStream {
     return { histories, seen: this.seen[slot] as number };
   }
 
-  /**
-   * Loads a state taken from a stream of the same architecture into slot `slot`.
-   * @throws Error if the snapshot's layer count or sizes do not match.
-   */
   restoreSlot(slot: number, snapshot: TcnStreamSnapshot): void {
     this.checkSlot(slot);
     const n = this.blocks.length * 2;
     if (snapshot.histories.length !== n) throw new Error(`TCN stream restore: snapshot has ${snapshot.histories.length} layer histories, this model has ${n}`);
     if (!Number.isInteger(snapshot.seen) || snapshot.seen < 0) throw new Error(`TCN stream restore: seen must be a non-negative integer, got ${snapshot.seen}`);
+    // Check every history before changing any, so a bad snapshot leaves the slot as it was.
+    this.blocks.forEach((b, i) => {
+      for (const [ring, h] of [[b.conv1.ring, snapshot.histories[2 * i]], [b.conv2.ring, snapshot.histories[2 * i + 1]]] as const) {
+        const n = ring.historyLength * ring.channels;
+        if (h === undefined || h.length !== n) {
+          throw new Error(`ring restore: history has ${h?.length} values, expected ${n} (${ring.historyLength} columns × ${ring.channels} channels)`);
+        }
+      }
+    });
     this.blocks.forEach((b, i) => {
       b.conv1.ring.restoreSlot(slot, snapshot.histories[2 * i] as Float32Array);
       b.conv2.ring.restoreSlot(slot, snapshot.histories[2 * i + 1] as Float32Array);
@@ -248,8 +373,14 @@ export class TcnStream {
   private inScratch = new Float32Array(0);
   private outScratch = new Float32Array(0);
 
-  constructor(tcn: Tcn, kernel: GemmKernel) {
-    this.batch = new TcnBatchStream(tcn, 1, kernel);
+  /** @throws Error as {@link TcnBatchStream}'s constructor does for `options`. */
+  constructor(tcn: Tcn, kernel: GemmKernel, options: TcnBatchStreamOptions = {}) {
+    this.batch = new TcnBatchStream(tcn, 1, kernel, options);
+  }
+
+  /** The engine serving this stream (see {@link TcnStreamEngine}). */
+  get engine(): 'gemm' | 'wasm-fused' {
+    return this.batch.engine;
   }
 
   get receptiveField(): number {
