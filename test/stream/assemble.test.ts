@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/nn/random.js';
 import { assemble, type AssembleOptions, type Eviction, type ModelChannels } from '../../src/stream/assemble.js';
 import type { DecodedSample, Reading } from '../../src/stream/types.js';
-import { named, ordered, recorder, sample, testScheduler, type Recorder } from './stream-fixtures.js';
+import { named, ordered, recorder, sample, testScheduler, type Recorder, type TestMessage } from './stream-fixtures.js';
 
 const MODEL: ModelChannels = { model: 'pump', channels: ['a', 'b', 'c'] };
 const modelFor = (device: string): ModelChannels | null => (device.startsWith('p') ? MODEL : null);
@@ -79,7 +79,7 @@ describe('assemble', () => {
         ['missing-channels', b.source, 5],
       ]);
       expect(rec.letters[0]?.detail).toContain('lacks c');
-      expect((a.source as { acks: number }).acks).toBe(1);
+      expect((a.source as TestMessage).acks).toBe(1);
     }
   });
 
@@ -267,7 +267,7 @@ describe('assemble', () => {
     });
     expect(rec.letters).toMatchObject([{ reason: 'callback-error', detail: 'modelFor threw: registry down', source: boom.source }]);
     expect(sinkCalls).toBe(1);
-    expect((short.source as { acks: number }).acks).toBe(0);
+    expect((short.source as TestMessage).acks).toBe(0);
     expect(rec.callbackErrors.map((e) => [e.callback, (e.error as Error).message])).toEqual([
       ['onEvict', 'checkpoint failed'],
       ['deadLetter', 'sink down'],
