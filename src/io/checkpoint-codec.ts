@@ -14,7 +14,7 @@ import type { HysteresisSnapshot } from '../detect/hysteresis.js';
  *
  * Float32Arrays (ring-buffer histories, the pending forecast) are base64 of their little-endian
  * bytes, so they come back bit for bit (−0, NaN payloads included). Time fields that may be
- * non-finite are numbers or one of the strings `"-Infinity"`, `"Infinity"`, `"NaN"`. The body's
+ * infinite are numbers or one of the strings `"-Infinity"`, `"Infinity"` (NaN is refused). The body's
  * length and SHA-256 are in the header, so truncation and bit rot are detected before parsing.
  * Pure functions of bytes; the files are {@link ./checkpoint-store.ts}'s business.
  */
@@ -91,10 +91,7 @@ export interface CheckpointLimits {
 }
 
 /** A device left out of a written checkpoint, and why. */
-export interface SkippedDevice {
-  readonly device: string;
-  readonly reason: string;
-}
+export type SkippedDevice = { readonly device: string; readonly reason: string };
 
 /** The bytes of a checkpoint file and what went into them. */
 export interface EncodedCheckpoint {
@@ -124,24 +121,10 @@ export function sameLayout(a: CheckpointLayout, b: CheckpointLayout): boolean {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function swap32(bytes: Uint8Array): void {
-  for (let i = 0; i + 3 < bytes.length; i += 4) {
-    const a = bytes[i] as number;
-    const b = bytes[i + 1] as number;
-    bytes[i] = bytes[i + 3] as number;
-    bytes[i + 1] = bytes[i + 2] as number;
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
-  }
-}
-
 /** Base64 of the little-endian bytes of `values`. */
 export function encodeFloat32(values: Float32Array): string {
-  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  if (LITTLE_ENDIAN) return Buffer.from(bytes).toString('base64');
-  const copy = Uint8Array.from(bytes);
-  swap32(copy);
-  return Buffer.from(copy).toString('base64');
+  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  return (LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap32()).toString('base64');
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -155,22 +138,16 @@ export function decodeFloat32(text: string): Float32Array {
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length % 4 !== 0) throw new Error(`holds ${bytes.length} bytes, not a whole number of float32 values`);
   const out = new Float32Array(bytes.length / 4);
-  const view = new Uint8Array(out.buffer);
-  view.set(bytes);
-  if (!LITTLE_ENDIAN) swap32(view);
+  new Uint8Array(out.buffer).set(LITTLE_ENDIAN ? bytes : bytes.swap32());
   return out;
 }
 
-type F64Json = number | 'Infinity' | '-Infinity' | 'NaN';
-
-function encodeF64(value: number): F64Json {
-  if (Number.isFinite(value)) return value;
-  if (Number.isNaN(value)) return 'NaN';
-  return value > 0 ? 'Infinity' : '-Infinity';
+/** A time for JSON: finite as a number, ±Infinity as a string (callers refuse NaN before). */
+function encodeTime(value: number): number | 'Infinity' | '-Infinity' {
+  return Number.isFinite(value) ? value : value > 0 ? 'Infinity' : '-Infinity';
 }
 
-const f64Json = z.union([z.number(), z.enum(['Infinity', '-Infinity', 'NaN'])]).transform((v) => (typeof v === 'number' ? v : Number(v)));
-const timeMs = f64Json.refine((v) => !Number.isNaN(v), { message: 'must not be NaN' });
+const timeMs = z.union([z.number(), z.enum(['Infinity', '-Infinity'])], { error: 'must be a finite number, "Infinity" or "-Infinity"' }).transform((v) => (typeof v === 'number' ? v : Number(v)));
 const float32 = z.string().transform((text, ctx) => {
   try {
     return decodeFloat32(text);
@@ -196,36 +173,18 @@ const layoutSchema = z.strictObject({
 });
 
 const headerSchema = z.strictObject({
-  format: z.literal(CHECKPOINT_FORMAT),
-  formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
-  modelName,
-  modelWeightsSha256: sha256Hex,
-  createdAt: isoTime,
-  partition: partitionName.nullable(),
-  journalSequence: count.nullable(),
-  sequence: z.number().int().min(1),
-  devices: count,
-  layout: layoutSchema.nullable(),
-  bodyBytes: count,
-  bodySha256: sha256Hex,
+  ...{ format: z.literal(CHECKPOINT_FORMAT), formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION) },
+  ...{ modelName, modelWeightsSha256: sha256Hex, createdAt: isoTime, partition: partitionName.nullable(), journalSequence: count.nullable() },
+  ...{ sequence: z.number().int().min(1), devices: count, layout: layoutSchema.nullable(), bodyBytes: count, bodySha256: sha256Hex },
 });
 type Header = z.infer<typeof headerSchema>;
 
+/** Mirrors HysteresisSnapshot (src/detect/hysteresis.ts), whose restore() checks values again. */
 const hysteresisSchema = z.strictObject({
-  version: z.literal(1),
-  channels: count,
-  phase: z.enum(['idle', 'pending', 'open']),
-  startMs: finite,
-  lastExceedMs: finite,
-  peakScore: finite,
-  peakMs: finite,
-  readingsSinceStart: count,
-  spanReadings: count,
-  exceedances: count,
-  quietRun: count,
-  contribCount: count,
-  sumShares: z.array(finite),
-  peakShares: z.array(finite),
+  ...{ version: z.literal(1), channels: count, phase: z.enum(['idle', 'pending', 'open']) },
+  ...{ startMs: finite, lastExceedMs: finite, peakScore: finite, peakMs: finite },
+  ...{ readingsSinceStart: count, spanReadings: count, exceedances: count, quietRun: count, contribCount: count },
+  ...{ sumShares: z.array(finite), peakShares: z.array(finite) },
 });
 
 const deviceSchema = z.strictObject({
@@ -273,9 +232,9 @@ function deviceJson(d: DeviceCheckpoint): unknown {
   if (!Number.isSafeInteger(s.forecast.tcn.seen) || s.forecast.tcn.seen < 0) throw new Error(`state.forecast.tcn.seen must be a non-negative integer, got ${s.forecast.tcn.seen}`);
   return {
     device: d.device,
-    lastTimeMs: encodeF64(d.lastTimeMs),
+    lastTimeMs: encodeTime(d.lastTimeMs),
     state: {
-      lastTimeMs: encodeF64(s.lastTimeMs),
+      lastTimeMs: encodeTime(s.lastTimeMs),
       forecast: { tcn: { histories: s.forecast.tcn.histories.map(encodeFloat32), seen: s.forecast.tcn.seen }, forecast: encodeFloat32(s.forecast.forecast) },
       events: ev,
     },
@@ -294,12 +253,8 @@ function checkMeta(checkpoint: Checkpoint, sequence: number): void {
   if (problems.length > 0) throw new Error(`checkpoint: ${problems.join('; ')}`);
 }
 
-function limitsOf(limits: CheckpointLimits): Required<CheckpointLimits> {
-  return {
-    maxBytes: limits.maxBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES,
-    maxDevices: limits.maxDevices ?? DEFAULT_MAX_CHECKPOINT_DEVICES,
-    maxDeviceBytes: limits.maxDeviceBytes ?? DEFAULT_MAX_CHECKPOINT_DEVICE_BYTES,
-  };
+function limitsOf(l: CheckpointLimits): Required<CheckpointLimits> {
+  return { maxBytes: l.maxBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES, maxDevices: l.maxDevices ?? DEFAULT_MAX_CHECKPOINT_DEVICES, maxDeviceBytes: l.maxDeviceBytes ?? DEFAULT_MAX_CHECKPOINT_DEVICE_BYTES };
 }
 
 /**
