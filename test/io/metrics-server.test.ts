@@ -188,7 +188,7 @@ describe('metrics server', () => {
 
   it('healthz: 200 while alive, 503 with the reason for a caller failure and for a stalled event loop, then 200 again', async () => {
     let pipeline = { ok: true, reason: '' };
-    const server = await start({ registry: new Registry(), readiness: alwaysReady, health: () => pipeline, maxEventLoopLagMs: 100, lagProbeIntervalMs: 20 });
+    const server = await start({ registry: new Registry(), readiness: alwaysReady, health: () => pipeline, maxEventLoopLagMs: 150, lagProbeIntervalMs: 20 });
     const ok = await call(`${server.url}/healthz`);
     expect(ok.status).toBe(200);
     expect((JSON.parse(ok.body) as { status: string }).status).toBe('ok');
@@ -199,8 +199,8 @@ describe('metrics server', () => {
     expect((JSON.parse(failed.body) as { reasons: string[] }).reasons).toEqual(['pipeline stopped: spool directory not writable']);
     pipeline = { ok: true, reason: '' };
 
-    // Stall the event loop for 300 ms; the request below is handled right after it.
-    const until = performance.now() + 300;
+    // Stall the event loop for 400 ms; the request below is handled right after it.
+    const until = performance.now() + 400;
     while (performance.now() < until) {
       // busy wait on purpose
     }
@@ -208,11 +208,16 @@ describe('metrics server', () => {
     expect(stalled.status).toBe(503);
     const reasons = (JSON.parse(stalled.body) as { reasons: string[] }).reasons;
     expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(/^event loop lag \d+ ms exceeds 100 ms$/);
-    expect(Number(/lag (\d+) ms/.exec(reasons[0] as string)?.[1])).toBeGreaterThanOrEqual(200);
+    expect(reasons[0]).toMatch(/^event loop lag \d+ ms exceeds 150 ms$/);
+    expect(Number(/lag (\d+) ms/.exec(reasons[0] as string)?.[1])).toBeGreaterThanOrEqual(300);
 
-    await sleep(100);
-    expect((await call(`${server.url}/healthz`)).status).toBe(200);
+    // Healthy again within a few probe intervals (polled: the machine may be busy).
+    let status = 0;
+    for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {
+      await sleep(50);
+      status = (await call(`${server.url}/healthz`)).status;
+    }
+    expect(status).toBe(200);
   });
 
   it('answers 404 for other paths, 405 for other methods, 413 for a request body', async () => {
