@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { modelsSchema, subscriptionsSchema } from './input-schema.js';
+import { modelsSchema, subscriptionsSchema, subscriptionTopicProblem } from './input-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { influxSchema, outputSchema } from './output-schema.js';
 import { addProblem, checkedString, documented, simpleNameProblem } from './schema-parts.js';
@@ -13,6 +13,7 @@ import {
   logSchema,
   partitionSchema,
   pipelineSchema,
+  rendererProblem,
   stateSchema,
 } from './service-schema.js';
 import { compileTopicTemplate, parseTopicTemplate } from './topic-template.js';
@@ -90,12 +91,15 @@ function checkModelNames(models: readonly { name?: string; path: string }[], ctx
       return;
     }
     const first = seen.get(name);
-    if (first !== undefined) addProblem(ctx, ['models', i, 'name'], name, `must be unique; models[${first}] already has the name ${JSON.stringify(name)}`);
-    else seen.set(name, i);
+    if (first === undefined) seen.set(name, i);
+    else if (m.name !== undefined) addProblem(ctx, ['models', i, 'name'], name, `must be unique; models[${first}] already has the name ${JSON.stringify(name)}`);
+    else addProblem(ctx, ['models', i, 'name'], undefined, `must be set: the default, the directory name ${JSON.stringify(name)}, is already the name of models[${first}]`);
   });
 }
 
 function checkAlertTopic(topic: string, subscriptionTopics: readonly string[], ctx: z.RefinementCtx): void {
+  // Templates with syntax errors are reported on their own options.
+  if (subscriptionTopics.some((t) => subscriptionTopicProblem(t) !== null) || rendererProblem(topic, null) !== null) return;
   const tagSets = subscriptionTopics.map((t) => new Set(compileTopicTemplate(t).tagNames));
   const common = [...(tagSets[0] ?? [])].filter((tag) => tagSets.every((set) => set.has(tag)));
   const allowed = [...ALERT_TOPIC_PLACEHOLDERS, ...common];

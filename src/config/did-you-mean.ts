@@ -9,11 +9,19 @@ export function normalizeName(name: string): string {
 }
 
 /**
- * The candidate closest to `name`, or null when none is close: equal after normalisation, or at
- * most 2 edits away (1 for names of up to 4 characters).
+ * The candidate closest to `name`, or null when none is close: equal after normalisation, at
+ * most 2 edits away (1 for names of up to 4 characters), or else the only candidate that starts
+ * with a name of at least 4 characters (`keepalive` → `keepaliveSeconds`).
  */
 export function closestName(name: string, candidates: readonly string[]): string | null {
   const n = normalizeName(name);
+  const best = closestByEdits(n, candidates);
+  if (best !== null || n.length < 4) return best;
+  const extended = candidates.filter((c) => normalizeName(c).startsWith(n));
+  return extended.length === 1 ? extended[0] : null;
+}
+
+function closestByEdits(n: string, candidates: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = n.length <= 4 ? 1 : 2;
   for (const c of candidates) {

@@ -78,6 +78,7 @@ export const subscriptionSchema = z
     }),
   })
   .superRefine((s, ctx) => {
+    if (subscriptionTopicProblem(s.topic) !== null) return; // reported on the topic itself
     const hasChannel = compileTopicTemplate(s.topic).hasChannel;
     if (s.codec === 'number' && !hasChannel) {
       addProblem(ctx, ['topic'], s.topic, 'must contain {channel} with the number codec (a bare number says nothing about which channel it is)');

@@ -1,3 +1,6 @@
+import type { Config } from './resolve-config.js';
+import { compileTopicTemplate } from './topic-template.js';
+
 /**
  * Scale-out helpers for the `partition` section: which instance serves a device under `hash`,
  * the index a StatefulSet pod takes from its host name, and the topic filters an instance
@@ -45,20 +48,14 @@ export function defaultClientId(hostname: string, instanceId: string | undefined
   return instanceId === undefined ? `${CLIENT_ID_PREFIX}-${host}` : `${CLIENT_ID_PREFIX}-${host}-${instanceId}`;
 }
 
-/** What {@link subscriptionFilters} needs of a configuration. */
-export interface FilterSource {
-  /** The subscription templates' filters, in order (from `compileTopicTemplate(t).filter`). */
-  readonly templateFilters: readonly string[];
-  readonly partition: { readonly kind: 'none' | 'hash' } | { readonly kind: 'topics'; readonly filters: readonly string[] } | { readonly kind: 'shared'; readonly group: string };
-}
-
 /**
- * The filters to subscribe to, without duplicates, in order: the templates' filters, or the
- * partition's own with `kind: topics`; prefixed with `$share/<group>/` with `kind: shared`.
+ * The filters to subscribe to, without duplicates, in order: the subscription templates'
+ * filters (placeholders as `+`), or the partition's own with `kind: topics`; each prefixed with
+ * `$share/<group>/` with `kind: shared`.
  */
-export function subscriptionFilters(source: FilterSource): string[] {
-  const p = source.partition;
-  const base = p.kind === 'topics' ? p.filters : source.templateFilters;
+export function subscriptionFilters(config: Pick<Config, 'subscriptions' | 'partition'>): string[] {
+  const p = config.partition;
+  const base = p.kind === 'topics' ? p.filters : config.subscriptions.map((s) => compileTopicTemplate(s.topic).filter);
   const unique = [...new Set(base)];
   return p.kind === 'shared' ? unique.map((f) => `$share/${p.group}/${f}`) : unique;
 }

@@ -64,7 +64,7 @@ const qos = (what: string, def: 0 | 1): z.ZodDefault<z.ZodLiteral<0 | 1>> =>
   documented(z.literal([...MQTT_QOS_LEVELS]).default(def), { description: `QoS of ${what}.` });
 
 /** The problem of an output topic template; with `allowed` null any placeholder name passes (checked later). */
-function rendererProblem(template: string, allowed: readonly string[] | null): string | null {
+export function rendererProblem(template: string, allowed: readonly string[] | null): string | null {
   try {
     if (allowed === null) parseTopicTemplate(template);
     else compileTopicRenderer(template, allowed);
