@@ -89,6 +89,9 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
     new Observable<ScoredPoint>((subscriber) => {
       let rounds = new Map<string, Round>();
       let timer: Subscription | null = null;
+      /** True while a round emits: a chunk fed back synchronously must not step the reused buffers. */
+      let stepping = false;
+      let completed = false;
       const buffers = new WeakMap<DetectorBatch, StepBuffers>();
 
       const drop = (messages: readonly InboundMessage[], reason: DeadLetterReason, detail: string): void => handOverAll(messages, reason, detail, scheduler.now(), options);
@@ -164,7 +167,12 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
 
       const runRound = (round: Round): void => {
         rounds.delete(round.model);
-        step(round);
+        stepping = true;
+        try {
+          step(round);
+        } finally {
+          stepping = false;
+        }
       };
 
       const runAll = (): void => {
@@ -175,7 +183,11 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
         rounds = new Map();
         for (const round of now.values()) {
           if (subscriber.closed) return;
-          step(round);
+          runRound(round);
+        }
+        if (completed && !subscriber.closed) {
+          if (rounds.size > 0) runAll();
+          else subscriber.complete();
         }
       };
 
@@ -229,7 +241,7 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
           round.slotsUsed.add(slot);
         }
         q.chunks.push(c);
-        if (round.queues.size >= maxBatch) runRound(round);
+        if (round.queues.size >= maxBatch && !stepping) runRound(round);
         else timer ??= scheduler.schedule(runAll, 0);
       };
 
@@ -237,8 +249,10 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
         next: onChunk,
         error: (error: unknown) => subscriber.error(error),
         complete() {
-          runAll();
-          if (!subscriber.closed) subscriber.complete();
+          completed = true;
+          // A completion fed back while a round emits waits for that round to end.
+          if (stepping) timer ??= scheduler.schedule(runAll, 0);
+          else runAll();
         },
       });
 

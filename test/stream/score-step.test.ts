@@ -138,6 +138,36 @@ describe('scoreStep', () => {
     expect(calls).toEqual([2, 1]);
   });
 
+  it('chunks and completion fed back synchronously while a round emits wait for the next round', () => {
+    const scheduler = testScheduler();
+    const { slots, calls } = counted(detector.createBatch(4));
+    const input = new Subject<ReadingChunk>();
+    const got = new Map<string, ScoredPoint[]>();
+    const [c1, c2, c3, c4] = ['d1', 'd2', 'd3', 'd4'].map((d, i) => chunkOf(d, series, 5 * i, 2));
+    let completed = false;
+    let fed = false;
+    input.pipe(scoreStep(options(recorder(), slots, { scheduler, maxBatch: 2 }))).subscribe({
+      next: (p) => {
+        got.set(p.device, [...(got.get(p.device) ?? []), p]);
+        if (!fed) {
+          fed = true;
+          input.next(c3 as ReadingChunk);
+          input.next(c4 as ReadingChunk);
+          input.complete();
+        }
+      },
+      complete: () => (completed = true),
+    });
+    input.next(c1 as ReadingChunk);
+    input.next(c2 as ReadingChunk);
+    expect(calls).toEqual([2, 2]);
+    expect(completed).toBe(false);
+    scheduler.flush();
+    expect(calls).toEqual([2, 2, 2, 2]);
+    expect(completed).toBe(true);
+    for (const c of [c1, c2, c3, c4] as ReadingChunk[]) expect(got.get(c.device)).toEqual(alone([c]));
+  });
+
   it('error: discards the waiting round and passes the error', () => {
     const ts = testScheduler();
     const { slots, calls } = counted(detector.createBatch(4));
