@@ -363,7 +363,7 @@ describe('assemble property: per-topic order kept, interleaving shuffled', () =>
         const heads = queues.map(() => 0);
         let left = inOrder.length;
         while (left > 0) {
-          const open = queues.map((q, i) => i).filter((i) => (heads[i] as number) < (queues[i] as DecodedSample[]).length);
+          const open = queues.map((_, i) => i).filter((i) => (heads[i] as number) < (queues[i] as DecodedSample[]).length);
           const pick = open[rng.int(open.length)] as number;
           shuffled.push((queues[pick] as DecodedSample[])[heads[pick] as number] as DecodedSample);
           heads[pick] = (heads[pick] as number) + 1;
