@@ -1,4 +1,3 @@
-import type { Config } from './resolve-config.js';
 import { compileTopicTemplate } from './topic-template.js';
 
 /**
@@ -48,12 +47,21 @@ export function defaultClientId(hostname: string, instanceId: string | undefined
   return instanceId === undefined ? `${CLIENT_ID_PREFIX}-${host}` : `${CLIENT_ID_PREFIX}-${host}-${instanceId}`;
 }
 
+/** What {@link subscriptionFilters} reads of a configuration (a `Config` is one). */
+export interface FilterSource {
+  readonly subscriptions: readonly { readonly topic: string }[];
+  readonly partition:
+    | { readonly kind: 'none' | 'hash' }
+    | { readonly kind: 'topics'; readonly filters: readonly string[] }
+    | { readonly kind: 'shared'; readonly group: string };
+}
+
 /**
  * The filters to subscribe to, without duplicates, in order: the subscription templates'
  * filters (placeholders as `+`), or the partition's own with `kind: topics`; each prefixed with
  * `$share/<group>/` with `kind: shared`.
  */
-export function subscriptionFilters(config: Pick<Config, 'subscriptions' | 'partition'>): string[] {
+export function subscriptionFilters(config: FilterSource): string[] {
   const p = config.partition;
   const base = p.kind === 'topics' ? p.filters : config.subscriptions.map((s) => compileTopicTemplate(s.topic).filter);
   const unique = [...new Set(base)];

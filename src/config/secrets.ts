@@ -24,7 +24,7 @@ export function isSecretPath(path: ConfigPath): boolean {
  * misspelt `pasword:`): its value is then not shown either.
  */
 export function looksSecret(name: string): boolean {
-  return /pass|secret|token|cred|auth|key/i.test(name);
+  return /pas+w|pwd|secret|token|tok[ea]?n|cred|auth|key/i.test(name);
 }
 
 /**
