@@ -29,8 +29,14 @@ function defaultOf(o: OptionEntry): string {
   return o.required ? 'required' : 'not set';
 }
 
+/** Table-safe text: `|` escaped, and `<`/`>` outside code spans as entities (markdown would take `<n>` for HTML). */
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return text
+    .replace(/\n/g, ' ')
+    .split('`')
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('`')
+    .replace(/\|/g, '\\|');
 }
 
 /** The environment variable of an option path as listed in the reference (`mqtt.tls.ca` → `CONVWATCH_MQTT__TLS__CA`). */
