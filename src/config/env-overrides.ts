@@ -65,11 +65,15 @@ export function readEnvOverrides(env: Readonly<Record<string, string | undefined
     }
     overrides.push({ variable, path: located.path, value: converted.value });
   }
+  // Coarse overrides (a whole section as JSON) first, so finer ones refine them.
   overrides.sort((a, b) => a.path.length - b.path.length || (a.variable < b.variable ? -1 : 1));
-  for (let i = 1; i < overrides.length; i++) {
-    const [a, b] = [overrides[i - 1], overrides[i]];
-    if (formatPath(a.path) === formatPath(b.path) && JSON.stringify(a.value) !== JSON.stringify(b.value)) {
-      issues.push(configIssue(formatPath(b.path), redactValue(b.path, b.value), `must be given once: ${a.variable} and ${b.variable} both set it, differently`, b.variable));
+  const first = new Map<string, EnvOverride>();
+  for (const o of overrides) {
+    const key = formatPath(o.path);
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, o);
+    else if (JSON.stringify(earlier.value) !== JSON.stringify(o.value)) {
+      issues.push(configIssue(key, redactValue(o.path, o.value), `must be given once: ${earlier.variable} and ${o.variable} both set it, differently`, o.variable));
     }
   }
   return { overrides, issues, warnings };
@@ -128,8 +132,9 @@ export function convertEnvValue(raw: string, node: SchemaNode | null): { ok: tru
   const text = raw.trim();
   if (variants.some((v) => v.properties !== undefined)) return parseJson(text, 'object');
   if (variants.some((v) => v.items !== undefined)) {
-    if (text.startsWith('[')) return parseJson(text, 'list');
     const items = childNode(node, 0);
+    if (items !== null && variantsOf(items).some((v) => v.properties !== undefined)) return parseJson(text, 'list of objects');
+    if (text.startsWith('[')) return parseJson(text, 'list');
     const values = text === '' ? [] : text.split(',').map((part) => convertEnvValue(part.trim(), items));
     const bad = values.find((v) => !v.ok);
     return bad !== undefined ? bad : { ok: true, value: values.map((v) => (v.ok ? v.value : undefined)) };
@@ -144,8 +149,13 @@ export function convertEnvValue(raw: string, node: SchemaNode | null): { ok: tru
   return { ok: true, value: raw };
 }
 
-function parseJson(text: string, kind: 'object' | 'list'): { ok: true; value: unknown } | { ok: false; expected: string } {
-  const expected = kind === 'object' ? 'must be a JSON object in the environment, e.g. {"kind":"none"}' : 'must be a JSON list or comma-separated values in the environment';
+function parseJson(text: string, kind: 'object' | 'list' | 'list of objects'): { ok: true; value: unknown } | { ok: false; expected: string } {
+  const expected =
+    kind === 'object'
+      ? 'must be a JSON object in the environment'
+      : kind === 'list'
+        ? 'must be a JSON list or comma-separated values in the environment'
+        : 'must be a JSON list of objects in the environment';
   try {
     const value: unknown = JSON.parse(text);
     const fits = kind === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value) : Array.isArray(value);
