@@ -1,8 +1,8 @@
 import { Observable, asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { InboundMessage, Reading, ReadingChunk } from './types.js';
 
-/** Default {@link ChunkOptions.maxWaitMs}. */
-export const DEFAULT_CHUNK_MAX_WAIT_MS = 1_000;
+/** Default {@link ChunkOptions.maxWaitMs}: 0, a partial chunk leaves at the next macrotask (the configuration's default too). */
+export const DEFAULT_CHUNK_MAX_WAIT_MS = 0;
 
 /** Options of {@link chunk}. */
 export interface ChunkOptions {

@@ -1,29 +1,34 @@
 import { Observable, asyncScheduler, type OperatorFunction } from 'rxjs';
-import { decodeMessage, type CodecRoute, type DecodeMessageOptions, type TimestampSource } from './codecs.js';
+import { TIMESTAMP_FORMATS, decodeMessage, type CodecRoute, type DecodeMessageOptions, type TimestampFormat, type TimestampSource } from './codecs.js';
 import { checkDeadLetterOptions, deadLetterOf, errorText, handOver, reportCallbackError, type DeadLetterOptions } from './dead-letter.js';
 import type { DecodedSample, InboundMessage } from './types.js';
 
 /** Default {@link DecodeOptions.maxPayloadBytes}: 64 KiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 65_536;
-/** Default {@link DecodeOptions.timestampField}. */
-export const DEFAULT_TIMESTAMP_FIELD = 'ts';
-/** Default {@link DecodeOptions.maxClockSkewMs}: 5 minutes. */
-export const DEFAULT_MAX_CLOCK_SKEW_MS = 300_000;
+/** Default {@link DecodeOptions.timestampField}: the first present of these members. */
+export const DEFAULT_TIMESTAMP_FIELDS: readonly string[] = Object.freeze(['time', 'ts', 'timestamp']);
+/**
+ * Default {@link DecodeOptions.maxClockSkewMs}: one week (catches seconds taken for ms, tolerates
+ * a gateway that buffered offline for days).
+ */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 604_800_000;
 
 /** Options of {@link decode}. */
 export interface DecodeOptions extends DeadLetterOptions {
   /**
-   * The codec and topic match of a topic, or null when no topic template matches
-   * (`unmatched-topic`). Called once per message; if it throws, the message is dead-lettered
-   * (`callback-error`).
+   * The codec and topic match of a topic (and the topic's own settings, which override the
+   * defaults below), or null when no topic template matches (`unmatched-topic`). Called once per
+   * message; if it throws, the message is dead-lettered (`callback-error`).
    */
   readonly codecFor: (topic: string) => CodecRoute | null;
   /** Larger payloads are dead-lettered unread (`oversized`). Bytes, positive integer; default {@link DEFAULT_MAX_PAYLOAD_BYTES}. */
   readonly maxPayloadBytes?: number;
-  /** Where sample times come from. Default 'arrival'. */
+  /** Where sample times come from. Default 'payload' (a payload without a time takes the arrival time). */
   readonly timestamp?: TimestampSource;
-  /** `json-object`: the field holding the time. Default {@link DEFAULT_TIMESTAMP_FIELD}. */
-  readonly timestampField?: string;
+  /** `json-object`: the member(s) that may hold the time, first present wins. Default {@link DEFAULT_TIMESTAMP_FIELDS}. */
+  readonly timestampField?: string | readonly string[];
+  /** How payload times are written (see `TIMESTAMP_FORMATS` in codecs.ts). Default 'auto'. */
+  readonly timestampFormat?: TimestampFormat;
   /**
    * With payload times: times further than this from the arrival time are dead-lettered
    * (`time-out-of-range`). ms, ≥ 0, `Infinity` disables (replays of old data); default
@@ -49,14 +54,19 @@ export function decode(options: DecodeOptions): OperatorFunction<InboundMessage,
   if (typeof options.codecFor !== 'function') throw new Error(`decode: codecFor must be a function, got ${typeof options.codecFor}`);
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0) throw new Error(`decode: maxPayloadBytes must be a positive integer, got ${maxPayloadBytes}`);
-  const timestamp = options.timestamp ?? 'arrival';
+  const timestamp = options.timestamp ?? 'payload';
   if (timestamp !== 'payload' && timestamp !== 'arrival') throw new Error(`decode: timestamp must be 'payload' or 'arrival', got ${String(timestamp)}`);
-  const timestampField = options.timestampField ?? DEFAULT_TIMESTAMP_FIELD;
-  if (typeof timestampField !== 'string' || timestampField === '') throw new Error(`decode: timestampField must be a non-empty string, got ${JSON.stringify(timestampField)}`);
+  const field = options.timestampField ?? DEFAULT_TIMESTAMP_FIELDS;
+  const timestampFields = typeof field === 'string' ? [field] : [...field];
+  if (timestampFields.length === 0 || !timestampFields.every((f) => typeof f === 'string' && f !== '')) {
+    throw new Error(`decode: timestampField must be a non-empty string or a non-empty list of them, got ${JSON.stringify(field)}`);
+  }
+  const timestampFormat = options.timestampFormat ?? 'auto';
+  if (!TIMESTAMP_FORMATS.includes(timestampFormat)) throw new Error(`decode: timestampFormat must be one of ${TIMESTAMP_FORMATS.join(', ')}, got ${String(timestampFormat)}`);
   const maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
   if (typeof maxClockSkewMs !== 'number' || Number.isNaN(maxClockSkewMs) || maxClockSkewMs < 0) throw new Error(`decode: maxClockSkewMs must be a number ≥ 0 (or Infinity), got ${maxClockSkewMs}`);
   const now = options.now ?? (() => asyncScheduler.now());
-  const messageOptions: DecodeMessageOptions = { maxPayloadBytes, timestamp, timestampField, maxClockSkewMs };
+  const messageOptions: DecodeMessageOptions = { maxPayloadBytes, timestamp, timestampFields, timestampFormat, maxClockSkewMs };
   const { codecFor } = options;
   const stamp = (message: InboundMessage): number => {
     try {

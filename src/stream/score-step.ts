@@ -3,8 +3,8 @@ import type { DetectorBatch, ScoredBatch } from '../detect/detector.js';
 import { checkDeadLetterOptions, errorText, handOverAll, type DeadLetterOptions } from './dead-letter.js';
 import type { DeadLetterReason, InboundMessage, ReadingChunk, ScoredPoint } from './types.js';
 
-/** Default {@link ScoreStepOptions.maxBatch}. */
-export const DEFAULT_MAX_BATCH = 64;
+/** Default {@link ScoreStepOptions.maxBatch} (the configuration's default too). */
+export const DEFAULT_MAX_BATCH = 256;
 
 /** One model's device streams, as the composer keeps them. */
 export interface DetectorSlots {

@@ -2,59 +2,78 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, parseCsv, parseJsonArray, parseJsonObject, parseNumber, parsePayload, type DecodeMessageOptions, type PayloadOptions } from '../../src/stream/codecs.js';
 import { message } from './stream-fixtures.js';
 
-const arrival: PayloadOptions = { timestamp: 'arrival', timestampField: 'ts', channel: undefined };
-const payloadTime: PayloadOptions = { timestamp: 'payload', timestampField: 'ts', channel: undefined };
-const perChannel = (channel: string, timestamp: 'payload' | 'arrival' = 'arrival'): PayloadOptions => ({ timestamp, timestampField: 'ts', channel });
+const base = { timestampFields: ['time', 'ts'], timestampFormat: 'auto' as const, channel: undefined, channelCount: undefined };
+const arrival: PayloadOptions = { ...base, timestamp: 'arrival' };
+const payloadTime: PayloadOptions = { ...base, timestamp: 'payload' };
+const perChannel = (channel: string, timestamp: 'payload' | 'arrival' = 'arrival'): PayloadOptions => ({ ...base, timestamp, channel });
+/** 2024-05-01T00:00:00Z in ms since the epoch. */
+const MAY_1 = 1714521600000;
 
 describe('json-object codec', () => {
-  it('reads every numeric field in payload order, skipping the timestamp field', () => {
+  it('reads every numeric member in payload order, skipping the time member', () => {
     expect(parseJsonObject('{"temp": 21.5, "rpm": -900, "ts": 1700000000000}', payloadTime)).toEqual({
       ok: true,
       values: { kind: 'named', entries: [['temp', 21.5], ['rpm', -900]] },
       timeMs: 1700000000000,
     });
-    // In arrival mode the timestamp field is ignored, not a channel.
+    // The first present of the timestamp fields is the time; in arrival mode it is skipped, not a channel.
+    expect(parseJsonObject('{"ts": 5, "temp": 1, "time": 1700000000000}', payloadTime)).toEqual({ ok: true, values: { kind: 'named', entries: [['ts', 5], ['temp', 1]] }, timeMs: 1700000000000 });
     expect(parseJsonObject('{"ts": 5, "temp": 1}', arrival)).toEqual({ ok: true, values: { kind: 'named', entries: [['temp', 1]] }, timeMs: null });
+    // No time member in payload mode: the arrival time is used (timeMs null).
+    expect(parseJsonObject('{"a": 1}', payloadTime)).toEqual({ ok: true, values: { kind: 'named', entries: [['a', 1]] }, timeMs: null });
   });
 
-  it('reads ISO 8601 times with a zone', () => {
-    const r = parseJsonObject('{"ts": "2024-05-01T12:00:00.250+02:00", "a": 1}', payloadTime);
-    // 12:00:00.250 at +02:00 is 10:00:00.250 UTC; 2024-05-01T00:00Z is 1714521600000 ms.
-    expect(r).toMatchObject({ ok: true, timeMs: 1714521600000 + 10 * 3_600_000 + 250 });
+  it('reads times as the format says', () => {
+    const at = (ts: string, format: PayloadOptions['timestampFormat']) => parseJsonObject(`{"ts": ${ts}, "a": 1}`, { ...payloadTime, timestampFormat: format });
+    // 12:00:00.250 at +02:00 is 10:00:00.250 UTC.
+    expect(at('"2024-05-01T12:00:00.250+02:00"', 'auto')).toMatchObject({ ok: true, timeMs: MAY_1 + 10 * 3_600_000 + 250 });
+    expect(at('"2024-05-01T12:00:00.250+02:00"', 'iso')).toMatchObject({ ok: true, timeMs: MAY_1 + 10 * 3_600_000 + 250 });
+    expect(at(String(MAY_1), 'auto')).toMatchObject({ ok: true, timeMs: MAY_1 });
+    expect(at('1714521600', 'auto')).toMatchObject({ ok: true, timeMs: MAY_1 }); // seconds below 1e11
+    expect(at('"1714521600.5"', 'auto')).toMatchObject({ ok: true, timeMs: MAY_1 + 500 });
+    expect(at('1714521600', 'epoch-s')).toMatchObject({ ok: true, timeMs: MAY_1 });
+    expect(at('1714521600', 'epoch-ms')).toMatchObject({ ok: true, timeMs: 1714521600 });
+    expect(at(String(MAY_1), 'iso')).toMatchObject({ ok: false, reason: 'not-a-number' });
+    expect(at('"2024-05-01T00:00:00Z"', 'epoch-ms')).toMatchObject({ ok: false, reason: 'not-a-number' });
+    expect(at('"2024-05-01T12:00:00"', 'auto')).toMatchObject({ ok: false, reason: 'not-a-number' }); // no zone
+    expect(at('"yesterday"', 'auto')).toMatchObject({ ok: false, reason: 'not-a-number' });
+    expect(at('null', 'auto')).toMatchObject({ ok: false, reason: 'not-a-number' });
+    expect(at('1e400', 'auto')).toMatchObject({ ok: false, reason: 'non-finite' });
   });
 
   it('names the reason for each kind of bad payload', () => {
     expect(parseJsonObject('{"a": 1,', arrival)).toMatchObject({ ok: false, reason: 'invalid-json' });
     expect(parseJsonObject('[1, 2]', arrival)).toMatchObject({ ok: false, reason: 'invalid-json', detail: 'expected a JSON object, got an array' });
-    expect(parseJsonObject('{"a": "21.5"}', arrival)).toMatchObject({ ok: false, reason: 'not-a-number', detail: `field 'a' is the string "21.5", not a number` });
+    expect(parseJsonObject('{"a": "21.5"}', arrival)).toMatchObject({ ok: false, reason: 'not-a-number', detail: `member 'a' is the string "21.5", not a number` });
     expect(parseJsonObject('{"a": null}', arrival)).toMatchObject({ ok: false, reason: 'not-a-number' });
-    expect(parseJsonObject('{"a": 1e400}', arrival)).toMatchObject({ ok: false, reason: 'non-finite', detail: `field 'a' is Infinity` });
-    expect(parseJsonObject('{"a": 1}', payloadTime)).toMatchObject({ ok: false, reason: 'invalid-json', detail: `timestamp field 'ts' is missing` });
-    expect(parseJsonObject('{"ts": "yesterday", "a": 1}', payloadTime)).toMatchObject({ ok: false, reason: 'not-a-number' });
-    expect(parseJsonObject('{"ts": "2024-05-01T12:00:00", "a": 1}', payloadTime)).toMatchObject({ ok: false, reason: 'not-a-number' }); // no zone
+    expect(parseJsonObject('{"a": 1e400}', arrival)).toMatchObject({ ok: false, reason: 'non-finite', detail: `member 'a' is Infinity` });
     expect(parseJsonObject('{}', arrival)).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
+    expect(parseJsonObject('{"ts": 1}', payloadTime)).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
   });
 
-  it('on a per-channel topic takes exactly one value field as the channel value', () => {
-    expect(parseJsonObject('{"value": 3.5, "ts": 10}', perChannel('temp', 'payload'))).toEqual({ ok: true, values: { kind: 'named', entries: [['temp', 3.5]] }, timeMs: 10 });
+  it('on a per-channel topic takes exactly one value member as the channel value', () => {
+    expect(parseJsonObject('{"value": 3.5, "ts": 1714521600}', perChannel('temp', 'payload'))).toEqual({ ok: true, values: { kind: 'named', entries: [['temp', 3.5]] }, timeMs: MAY_1 });
     expect(parseJsonObject('{"a": 1, "b": 2}', perChannel('temp'))).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
   });
 });
 
 describe('json-array codec', () => {
-  it('reads positional values, with a leading time in payload mode', () => {
-    expect(parseJsonArray('[21.5, 900]', arrival)).toEqual({ ok: true, values: { kind: 'ordered', values: [21.5, 900] }, timeMs: null });
-    expect(parseJsonArray('[1700000000000, 21.5, 900]', payloadTime)).toEqual({ ok: true, values: { kind: 'ordered', values: [21.5, 900] }, timeMs: 1700000000000 });
-    expect(parseJsonArray('[7, 2]', perChannel('rpm', 'payload'))).toEqual({ ok: true, values: { kind: 'named', entries: [['rpm', 2]] }, timeMs: 7 });
+  it('reads positional values, with the time in the {t, v} form', () => {
+    expect(parseJsonArray('[21.5, 900]', payloadTime)).toEqual({ ok: true, values: { kind: 'ordered', values: [21.5, 900] }, timeMs: null });
+    expect(parseJsonArray('{"t": 1700000000000, "v": [21.5, 900]}', payloadTime)).toEqual({ ok: true, values: { kind: 'ordered', values: [21.5, 900] }, timeMs: 1700000000000 });
+    expect(parseJsonArray('{"v": [1], "t": "2024-05-01T00:00:00Z"}', payloadTime)).toEqual({ ok: true, values: { kind: 'ordered', values: [1] }, timeMs: MAY_1 });
+    expect(parseJsonArray('{"t": 1700000000000, "v": [21.5]}', arrival)).toEqual({ ok: true, values: { kind: 'ordered', values: [21.5] }, timeMs: null });
+    expect(parseJsonArray('[2]', perChannel('rpm'))).toEqual({ ok: true, values: { kind: 'named', entries: [['rpm', 2]] }, timeMs: null });
   });
 
-  it('refuses non-arrays, non-numbers and empty arrays', () => {
+  it('refuses other shapes, non-numbers and empty arrays', () => {
     expect(parseJsonArray('{"a":1}', arrival)).toMatchObject({ ok: false, reason: 'invalid-json' });
+    expect(parseJsonArray('{"t": 1, "v": [1], "x": 2}', payloadTime)).toMatchObject({ ok: false, reason: 'invalid-json' });
+    expect(parseJsonArray('{"t": 1, "v": 1}', payloadTime)).toMatchObject({ ok: false, reason: 'invalid-json' });
+    expect(parseJsonArray('{"t": "soon", "v": [1]}', payloadTime)).toMatchObject({ ok: false, reason: 'not-a-number' });
     expect(parseJsonArray('[1, "2"]', arrival)).toMatchObject({ ok: false, reason: 'not-a-number', detail: 'element 1 is the string "2", not a number' });
     expect(parseJsonArray('[1, [2]]', arrival)).toMatchObject({ ok: false, reason: 'not-a-number' });
     expect(parseJsonArray('[]', arrival)).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
-    expect(parseJsonArray('[]', payloadTime)).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
-    expect(parseJsonArray('[5]', payloadTime)).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
     expect(parseJsonArray('[1, 2]', perChannel('a'))).toMatchObject({ ok: false, reason: 'wrong-channel-count' });
   });
 });
@@ -62,8 +81,17 @@ describe('json-array codec', () => {
 describe('csv codec', () => {
   it('reads one line of decimals, trimming spaces and one trailing line break', () => {
     expect(parseCsv(' 21.5 , -9e2,.5\r\n', arrival)).toEqual({ ok: true, values: { kind: 'ordered', values: [21.5, -900, 0.5] }, timeMs: null });
-    expect(parseCsv('2024-05-01T00:00:00Z,1,2\n', payloadTime)).toEqual({ ok: true, values: { kind: 'ordered', values: [1, 2] }, timeMs: 1714521600000 });
-    expect(parseCsv('1714521600000,1', payloadTime)).toMatchObject({ ok: true, timeMs: 1714521600000 });
+  });
+
+  it('takes a leading time when the line has one field more than the model has channels', () => {
+    const two = { ...payloadTime, channelCount: 2 };
+    expect(parseCsv('2024-05-01T00:00:00Z,1,2\n', two)).toEqual({ ok: true, values: { kind: 'ordered', values: [1, 2] }, timeMs: MAY_1 });
+    expect(parseCsv('1714521600,1,2', two)).toMatchObject({ ok: true, timeMs: MAY_1 });
+    expect(parseCsv('1,2', two)).toEqual({ ok: true, values: { kind: 'ordered', values: [1, 2] }, timeMs: null });
+    // In arrival mode the leading time is skipped; without a channel count every field is a value.
+    expect(parseCsv('1714521600,1,2', { ...two, timestamp: 'arrival' })).toEqual({ ok: true, values: { kind: 'ordered', values: [1, 2] }, timeMs: null });
+    expect(parseCsv('1714521600,1,2', payloadTime)).toEqual({ ok: true, values: { kind: 'ordered', values: [1714521600, 1, 2] }, timeMs: null });
+    expect(parseCsv('soon,1,2', two)).toMatchObject({ ok: false, reason: 'not-a-number' });
   });
 
   it('names the reason for each kind of bad line', () => {
@@ -103,7 +131,7 @@ describe('parsePayload', () => {
 });
 
 describe('decodeMessage', () => {
-  const options: DecodeMessageOptions = { maxPayloadBytes: 64, timestamp: 'payload', timestampField: 'ts', maxClockSkewMs: 1000 };
+  const options: DecodeMessageOptions = { maxPayloadBytes: 64, timestamp: 'payload', timestampFields: ['ts'], timestampFormat: 'epoch-ms', maxClockSkewMs: 1000 };
   const route = { codec: 'json-object' as const, match: { device: 'pump-1', tags: { site: 'north' } } };
 
   it('makes a sample with the payload time, device and tags', () => {

@@ -13,7 +13,7 @@ function codecFor(topic: string): CodecRoute | null {
 }
 
 function options(rec: Recorder, extra: Partial<DecodeOptions> = {}): DecodeOptions {
-  return { ...rec, codecFor, timestamp: 'payload', maxClockSkewMs: 60_000, now: () => 777, ...extra };
+  return { ...rec, codecFor, timestamp: 'payload', timestampFormat: 'epoch-ms', maxClockSkewMs: 60_000, now: () => 777, ...extra };
 }
 
 const good = (device: string, timeMs: number, value: number): TestMessage => message(`sensors/${device}`, JSON.stringify({ ts: timeMs, v: value }), timeMs);
@@ -140,6 +140,30 @@ describe('decode', () => {
     });
   });
 
+  it("a route's own settings override the operator's defaults", () => {
+    const rec = recorder();
+    const routes: Record<string, CodecRoute> = {
+      // csv of a two-channel model, time in seconds at the front; small payload limit.
+      'csv/p1': { codec: 'csv', match: { device: 'p1', tags: {} }, channelCount: 2, timestampFormat: 'epoch-s', maxPayloadBytes: 20 },
+      // json with its own time member, read as arrival-timed.
+      'arr/p2': { codec: 'json-object', match: { device: 'p2', tags: {} }, timestamp: 'arrival' },
+      'own/p3': { codec: 'json-object', match: { device: 'p3', tags: {} }, timestampFields: ['at'] },
+    };
+    const a = message('csv/p1', '2,1.5,2.5', 1500);
+    const b = message('csv/p1', '2,1.5,2.5,3.5,4.5,5.5,6.5', 1500);
+    const c = message('arr/p2', '{"ts": 1, "v": 4}', 9000);
+    const d = message('own/p3', '{"at": 8000, "ts": 3}', 9000);
+    testScheduler().run(({ cold, expectObservable }) => {
+      const out = cold('abcd|', { a, b, c, d }).pipe(decode(options(rec, { codecFor: (t) => routes[t] ?? null })));
+      expectObservable(out).toBe('a-cd|', {
+        a: { device: 'p1', tags: {}, timeMs: 2000, values: { kind: 'ordered', values: [1.5, 2.5] }, source: a },
+        c: { device: 'p2', tags: {}, timeMs: 9000, values: { kind: 'named', entries: [['v', 4]] }, source: c },
+        d: { device: 'p3', tags: {}, timeMs: 8000, values: { kind: 'named', entries: [['ts', 3]] }, source: d },
+      });
+    });
+    expect(rec.letters.map((l) => [l.reason, l.source])).toEqual([['oversized', b]]);
+  });
+
   it('one operator instance serves several subscriptions', () => {
     const rec = recorder();
     const op = decode(options(rec));
@@ -155,7 +179,9 @@ describe('decode', () => {
     expect(() => decode(options(rec, { maxPayloadBytes: 0 }))).toThrow('decode: maxPayloadBytes must be a positive integer, got 0');
     expect(() => decode(options(rec, { maxClockSkewMs: -1 }))).toThrow('decode: maxClockSkewMs must be a number ≥ 0 (or Infinity), got -1');
     expect(() => decode(options(rec, { timestamp: 'server' as 'payload' }))).toThrow(`decode: timestamp must be 'payload' or 'arrival', got server`);
-    expect(() => decode(options(rec, { timestampField: '' }))).toThrow('decode: timestampField must be a non-empty string');
+    expect(() => decode(options(rec, { timestampField: '' }))).toThrow('decode: timestampField must be a non-empty string or a non-empty list of them, got ""');
+    expect(() => decode(options(rec, { timestampField: [] }))).toThrow('decode: timestampField must be a non-empty string or a non-empty list of them, got []');
+    expect(() => decode(options(rec, { timestampFormat: 'unix' as 'auto' }))).toThrow('decode: timestampFormat must be one of auto, iso, epoch-ms, epoch-s, got unix');
     expect(() => decode({ ...options(rec), deadLetter: undefined as unknown as DecodeOptions['deadLetter'] })).toThrow('decode: deadLetter must be a function, got undefined');
   });
 });
