@@ -7,7 +7,7 @@ import { configSchema } from './config-schema.js';
 import { configWarnings } from './config-warnings.js';
 import { applyEnvOverrides, readEnvOverrides } from './env-overrides.js';
 import { resolveConfig, type Config } from './resolve-config.js';
-import { formatPath, visitOptions, type ConfigPath } from './schema-introspection.js';
+import { formatPath, variantsOf, visitOptions, type ConfigPath } from './schema-introspection.js';
 import { errorCode } from './secrets.js';
 import { issuesFromZod } from './zod-issues.js';
 
@@ -86,17 +86,23 @@ function finish(input: unknown, baseDir: string, env: Environment, cwd: string, 
   return { ok: true, config: resolved.config, warnings: [...fromEnv.warnings, ...configWarnings(resolved.config, applied.merged)] };
 }
 
-/** A copy of `input` with every relative path option resolved against `baseDir`. */
+/**
+ * A copy of the file's content with every relative path option resolved against `baseDir`, and
+ * empty sections (`tls:` with every option commented out, which YAML reads as null) dropped so
+ * that their defaults apply.
+ */
 function withAbsolutePaths(input: Record<string, unknown>, baseDir: string): Record<string, unknown> {
   const out = structuredClone(input);
-  const found: { path: ConfigPath; value: string }[] = [];
+  const found: { path: ConfigPath; value: string | undefined }[] = [];
   visitOptions(out, (path, node, value) => {
     if (node.fsPath !== undefined && typeof value === 'string' && value !== '' && !isAbsolute(value)) found.push({ path, value: resolve(baseDir, value) });
+    if (value === null && path.length > 0 && variantsOf(node).some((v) => v.properties !== undefined)) found.push({ path, value: undefined });
   });
   for (const { path, value } of found) {
     let container = out as Record<string | number, unknown>;
     for (const key of path.slice(0, -1)) container = container[key] as Record<string | number, unknown>;
-    container[path[path.length - 1]] = value;
+    if (value === undefined) delete container[path[path.length - 1]];
+    else container[path[path.length - 1]] = value;
   }
   return out;
 }

@@ -175,6 +175,22 @@ describe('precedence: defaults < file < environment', () => {
     expect(configOf(tryLoadConfig(json, {}, opts()))).toEqual(configOf(tryLoadConfig(yaml, {}, opts())));
   });
 
+  it('takes a section whose options are all commented out as empty', () => {
+    const path = ws.write('c.yaml', 'subscriptions:\n  - topic: s/{device}\n    codec: csv\nmodels:\n  - path: models/pump\ninflux: { org: o, bucket: b }\nmqtt:\n  tls:\n    # ca: ca.pem\nhttp:\n  # listen: 0.0.0.0:9464\npartition:\n');
+    const c = configOf(tryLoadConfig(path, {}, opts()));
+    expect(c.mqtt.tls).toEqual({ rejectUnauthorized: true });
+    expect(c.http.listen).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(c.partition).toEqual({ kind: 'none' });
+  });
+
+  it('gives narrowed types for the unions', () => {
+    const c = configOf(parse({ ...minimal(), output: { kind: 'line-protocol-file', path: 'p.lp' }, partition: { kind: 'hash', count: 2, index: 1 } }));
+    const path: string = c.output.kind === 'line-protocol-file' ? c.output.path : '';
+    const index: number = c.partition.kind === 'hash' ? c.partition.index : -1;
+    const format = c.subscriptions[0].timestamp.source === 'payload' ? c.subscriptions[0].timestamp.format : 'none';
+    expect([path, index, format]).toEqual([`${ws.dir}/p.lp`, 1, 'auto']);
+  });
+
   it('loads from defaults and environment alone when there is no file', () => {
     const r = tryLoadConfig(null, { CONVWATCH_SUBSCRIPTIONS: '[{"topic":"s/{device}","codec":"csv"}]', CONVWATCH_MODELS: '[{"path":"models/pump"}]', CONVWATCH_OUTPUT__KIND: 'line-protocol-file', CONVWATCH_OUTPUT__PATH: 'points.lp' }, opts());
     expect(configOf(r).output).toEqual({ kind: 'line-protocol-file', measurement: 'anomaly', path: `${ws.dir}/points.lp` });
