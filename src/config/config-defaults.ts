@@ -1,3 +1,5 @@
+import { deepFreeze } from './deep-freeze.js';
+
 /**
  * Default values of every `convwatch run` option that has one, in the shape of the configuration
  * file. The schema (config-schema.ts) takes its defaults from here, and docs/configuration.md is
@@ -116,13 +118,3 @@ export const CONFIG_DEFAULTS = deepFreeze({
     level: 'info' as const,
   },
 });
-
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
-
-function deepFreeze<T>(value: T): DeepReadonly<T> {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value as DeepReadonly<T>;
-}

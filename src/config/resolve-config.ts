@@ -1,15 +1,16 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { configIssue, type ConfigIssue } from './config-error.js';
+import { deepFreeze, type DeepReadonly } from './deep-freeze.js';
 import type { ParsedConfig } from './config-schema.js';
 import { defaultClientId, hostnameOrdinal } from './partition.js';
+import type { FsPathKind } from './schema-parts.js';
 import { formatPath, visitOptions, type ConfigPath } from './schema-introspection.js';
 import { errorCode, readSecretFile } from './secrets.js';
 import { HOSTNAME_ORDINAL } from './service-schema.js';
 import { originOf } from './zod-issues.js';
 
 type Parsed = ParsedConfig;
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 /** The `partition` section with a hash index resolved to a number. */
 export type PartitionOptions = Exclude<Parsed['partition'], { kind: 'hash' }> | (Omit<Extract<Parsed['partition'], { kind: 'hash' }>, 'index'> & { index: number });
@@ -86,7 +87,7 @@ export function resolveConfig(parsed: ParsedConfig, context: ResolveContext): { 
 }
 
 /** What is wrong with the path of an option of the given kind (see `FsPathKind`), or null. */
-function fileProblem(kind: string, path: string): string | null {
+function fileProblem(kind: FsPathKind, path: string): string | null {
   let stats: ReturnType<typeof statSync> | undefined;
   try {
     stats = statSync(path);
@@ -118,12 +119,4 @@ function setAt(root: object, path: ConfigPath, value: unknown): void {
   let container = root as Record<string | number, unknown>;
   for (const key of path.slice(0, -1)) container = container[key] as Record<string | number, unknown>;
   container[path[path.length - 1]] = value;
-}
-
-function deepFreeze<T>(value: T): DeepReadonly<T> {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value as DeepReadonly<T>;
 }

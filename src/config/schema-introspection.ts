@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configSchema } from './config-schema.js';
+import { deepFreeze } from './deep-freeze.js';
 import type { FsPathKind } from './schema-parts.js';
 
 /**
@@ -36,7 +37,7 @@ export interface SchemaNode {
 export type ConfigPath = readonly (string | number)[];
 
 /** The whole configuration schema as JSON Schema. Deeply frozen. */
-export const CONFIG_JSON_SCHEMA: SchemaNode = deepFreeze(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as SchemaNode);
+export const CONFIG_JSON_SCHEMA: SchemaNode = deepFreeze(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as SchemaNode) as SchemaNode;
 
 /** The variants of a union node, or the node itself. */
 export function variantsOf(node: SchemaNode): readonly SchemaNode[] {
@@ -204,12 +205,4 @@ export function formatPath(path: ConfigPath): string {
   let out = '';
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : out === '' ? key : `.${key}`;
   return out;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }
