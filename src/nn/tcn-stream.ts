@@ -49,7 +49,7 @@ export type TcnStreamEngine = 'auto' | 'gemm' | 'wasm-fused';
 export interface TcnBatchStreamOptions {
   /** Default `'auto'`. Both engines give the same bits for the same kernel. */
   engine?: TcnStreamEngine;
-  /** `'wasm-fused'` only: most columns per call in chunk mode (default 256). */
+  /** `'wasm-fused'` only: most columns per call in chunk mode (default 64). */
   chunkRows?: number;
 }
 

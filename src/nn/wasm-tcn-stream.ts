@@ -17,7 +17,7 @@ export interface WasmTcnBatchStreamOptions {
 }
 
 /** Default {@link WasmTcnBatchStreamOptions.chunkRows}. */
-export const WASM_TCN_DEFAULT_CHUNK_ROWS = 256;
+export const WASM_TCN_DEFAULT_CHUNK_ROWS = 64;
 
 /**
  * Activations the fused step computes itself, bit for bit as src/nn/activations.ts. The others
