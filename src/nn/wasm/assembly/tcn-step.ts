@@ -172,8 +172,14 @@ function conv(layer: usize, m: i32, slots: usize, chunkSlot: i32, cur: usize, ld
   for (; i + 4 <= m; i += 4) {
     for (let r = 0; r < 4; r++) fillTaps(layer, i + r, slots, chunkSlot, cur, ldCur, taps + <usize>r * tapBytes);
     const yi = y + <usize>i * ldyBytes;
+    let p = 0;
+    for (; p + 2 <= panels; p += 2) {
+      const off = <usize>p << 5;
+      rows2cols16(taps, K, cinBytes, w + <usize>p * panelBytes, panelBytes, bias + off, yi + off, ldyBytes);
+      rows2cols16(taps + 2 * tapBytes, K, cinBytes, w + <usize>p * panelBytes, panelBytes, bias + off, yi + off + 2 * ldyBytes, ldyBytes);
+    }
     // Each weight load serves four rows.
-    for (let p = 0; p < panels; p++) {
+    for (; p < panels; p++) {
       const off = <usize>p << 5;
       rows4cols8(taps, tapBytes, K, cinBytes, w + <usize>p * panelBytes, bias + off, yi + off, ldyBytes);
     }
@@ -357,6 +363,55 @@ function rows4cols8(taps: usize, tapBytes: usize, K: i32, cinBytes: usize, w: us
   yp += ldy;
   v128.store(yp, f32x4.add(f0, v128.load(bias)), 0);
   v128.store(yp, f32x4.add(f1, v128.load(bias, 16)), 16);
+}
+
+/** Two rows (tap tables K·4 bytes apart) against two panels: 8 accumulators. */
+function rows2cols16(taps: usize, K: i32, cinBytes: usize, w: usize, panelBytes: usize, bias: usize, y: usize, ldy: usize): void {
+  let wp = w;
+  const wq = panelBytes;
+  const tapBytes = <usize>K << 2;
+  let c0 = f32x4.splat(0);
+  let c1 = c0;
+  let c2 = c0;
+  let c3 = c0;
+  let d0 = c0;
+  let d1 = c0;
+  let d2 = c0;
+  let d3 = c0;
+  for (let k = 0; k < K; k++) {
+    const t = taps + (<usize>k << 2);
+    let a0 = <usize>load<u32>(t);
+    let a1 = <usize>load<u32>(t + tapBytes);
+    const end = a0 + cinBytes;
+    do {
+      const w0 = v128.load(wp, 0);
+      const w1 = v128.load(wp, 16);
+      const w2 = v128.load(wp + wq, 0);
+      const w3 = v128.load(wp + wq, 16);
+      const x = v128.load32_splat(a0);
+      c0 = f32x4.add(c0, f32x4.mul(x, w0));
+      c1 = f32x4.add(c1, f32x4.mul(x, w1));
+      c2 = f32x4.add(c2, f32x4.mul(x, w2));
+      c3 = f32x4.add(c3, f32x4.mul(x, w3));
+      const z = v128.load32_splat(a1);
+      d0 = f32x4.add(d0, f32x4.mul(z, w0));
+      d1 = f32x4.add(d1, f32x4.mul(z, w1));
+      d2 = f32x4.add(d2, f32x4.mul(z, w2));
+      d3 = f32x4.add(d3, f32x4.mul(z, w3));
+      a0 += 4;
+      a1 += 4;
+      wp += 32;
+    } while (a0 < end);
+  }
+  v128.store(y, f32x4.add(c0, v128.load(bias, 0)), 0);
+  v128.store(y, f32x4.add(c1, v128.load(bias, 16)), 16);
+  v128.store(y, f32x4.add(c2, v128.load(bias, 32)), 32);
+  v128.store(y, f32x4.add(c3, v128.load(bias, 48)), 48);
+  const y1 = y + ldy;
+  v128.store(y1, f32x4.add(d0, v128.load(bias, 0)), 0);
+  v128.store(y1, f32x4.add(d1, v128.load(bias, 16)), 16);
+  v128.store(y1, f32x4.add(d2, v128.load(bias, 32)), 32);
+  v128.store(y1, f32x4.add(d3, v128.load(bias, 48)), 48);
 }
 
 /** One row against three consecutive panels: 6 accumulators. */
