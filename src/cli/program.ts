@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { evalCommand } from './eval-command.js';
+import { replayCommand } from './replay-command.js';
 import { scoreCommand } from './score-command.js';
 import { simulateCommand } from './simulate-command.js';
 import { trainCommand } from './train-command.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   program.addCommand(trainCommand());
   program.addCommand(scoreCommand());
   program.addCommand(evalCommand());
+  program.addCommand(replayCommand());
   program.addCommand(simulateCommand());
   return program;
 }
