@@ -1,10 +1,12 @@
 import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { resolveBackoffOptions, retryDelayMs, type BackoffOptions } from './backoff.js';
-import { createInfluxWriteTransport, type InfluxWriteTransport, type WriteOutcome } from './influx-write-transport.js';
+import { retryDelayMs } from './backoff.js';
+import { resolveInfluxSinkOptions, type InfluxSinkOptions, type ResolvedInfluxSinkOptions } from './influx-sink-options.js';
+import type { WriteOutcome } from './influx-write-transport.js';
 import { encodePoints, lineTimestampMs, type PointRecord } from './line-protocol.js';
-import { SYSTEM_CLOCK, type ConfirmedPoints, type DropReason, type PointSink, type SeqRange, type SinkClock, type SinkLogger, type SinkStats } from './point-sink.js';
-import { PointSpool, type FsyncPolicy, type SpoolBatch } from './point-spool.js';
+import type { DropReason, PointSink, SeqRange, SinkClock, SinkStats } from './point-sink.js';
+import { PointSpool, type SpoolBatch } from './point-spool.js';
+
+export { INFLUX_SINK_DEFAULTS, type InfluxSinkOptions } from './influx-sink-options.js';
 
 /**
  * The durable InfluxDB v2 sink (docs/delivery.md): `write()` appends to the point spool and
@@ -12,56 +14,6 @@ import { PointSpool, type FsyncPolicy, type SpoolBatch } from './point-spool.js'
  * batches, one request at a time, and settles the spool's committed offset per answer. Plain
  * `fetch`, not influxdb-client's WriteApi, for exact per-batch accounting (see the doc).
  */
-
-/** Options of {@link InfluxSink.open}; times in ms, sizes in bytes. */
-export interface InfluxSinkOptions {
-  /** Base URL of the server, e.g. `http://127.0.0.1:8086` (the write path is appended). */
-  readonly url: string;
-  readonly org: string;
-  readonly bucket: string;
-  /** API token, sent as `Authorization: Token …`; never logged. */
-  readonly token: string;
-  readonly spool: {
-    readonly dir: string;
-    /** Default 256 MiB. */
-    readonly maxBytes?: number;
-    /** Default `min(16 MiB, maxBytes / 8)`. */
-    readonly segmentBytes?: number;
-    /** Default `'interval'`. */
-    readonly fsync?: FsyncPolicy;
-    /** Default 1,000. */
-    readonly fsyncIntervalMs?: number;
-  };
-  /** Unconfirmed points also kept in memory (older ones are read back from disk). Default 100,000. */
-  readonly maxBufferedPoints?: number;
-  /** Lines per request. Default 5,000. */
-  readonly batchSize?: number;
-  /** A partly filled batch is sent this long after the previous send began (or the first point). Default 1,000. */
-  readonly flushIntervalMs?: number;
-  /** Per-request limit (connect, send, answer). Default 10,000. */
-  readonly requestTimeoutMs?: number;
-  readonly backoff?: Partial<BackoffOptions>;
-  /** Where refused batches go. Default `<spool.dir>/rejected.lp`. */
-  readonly rejectedFile?: string;
-  /** Bound of the rejected file; beyond it refused batches are only counted and logged. Default 64 MiB. */
-  readonly maxRejectedBytes?: number;
-  readonly logger: SinkLogger;
-  readonly clock?: SinkClock;
-  /** Uniform [0, 1) for backoff jitter. Default `Math.random` (instances must not jitter alike). */
-  readonly random?: () => number;
-  /** HTTP layer; default: `fetch` to `url` (tests inject one). */
-  readonly transport?: InfluxWriteTransport;
-  /** Called after each confirmed batch (errors it throws are logged, not propagated). */
-  readonly onConfirmed?: (confirmed: ConfirmedPoints) => void;
-}
-
-/** Defaults of {@link InfluxSinkOptions}. */
-export const INFLUX_SINK_DEFAULTS = {
-  batchSize: 5_000,
-  flushIntervalMs: 1_000,
-  requestTimeoutMs: 10_000,
-  maxRejectedBytes: 64 * 1024 * 1024,
-} as const;
 
 /** The durable InfluxDB v2 sink. Open with {@link InfluxSink.open}; end with `close()` or `dispose()`. */
 export class InfluxSink implements PointSink {
@@ -85,19 +37,17 @@ export class InfluxSink implements PointSink {
   private retryTimer: unknown = null;
   private readonly loop: Promise<void>;
 
+  private readonly batchSize: number;
+  private readonly flushIntervalMs: number;
+  private readonly clock: SinkClock;
+
   private constructor(
     private readonly options: InfluxSinkOptions,
-    private readonly batchSize: number,
-    private readonly flushIntervalMs: number,
-    private readonly backoff: BackoffOptions,
-    private readonly transport: InfluxWriteTransport,
-    private readonly rejectedFile: string,
-    private readonly maxRejectedBytes: number,
-    private readonly clock: SinkClock,
-    private readonly random: () => number,
+    private readonly resolved: ResolvedInfluxSinkOptions,
     private readonly spool: PointSpool,
   ) {
-    this.dueAtMs = clock.now();
+    ({ batchSize: this.batchSize, flushIntervalMs: this.flushIntervalMs, clock: this.clock } = resolved);
+    this.dueAtMs = this.clock.now();
     this.loop = this.run().catch((error: unknown) => {
       this.options.logger.error({ error: describe(error) }, 'influx sink: the sender stopped on an unexpected error');
     });
@@ -111,17 +61,7 @@ export class InfluxSink implements PointSink {
    *   directory is unusable.
    */
   static async open(options: InfluxSinkOptions): Promise<InfluxSink> {
-    const batchSize = options.batchSize ?? INFLUX_SINK_DEFAULTS.batchSize;
-    requireInteger('influx.batchSize', batchSize, 1, 1_000_000);
-    const flushIntervalMs = options.flushIntervalMs ?? INFLUX_SINK_DEFAULTS.flushIntervalMs;
-    requireInteger('influx.flushIntervalMs', flushIntervalMs, 0, 3_600_000);
-    const requestTimeoutMs = options.requestTimeoutMs ?? INFLUX_SINK_DEFAULTS.requestTimeoutMs;
-    requireInteger('influx.requestTimeoutMs', requestTimeoutMs, 1, 3_600_000);
-    const maxRejectedBytes = options.maxRejectedBytes ?? INFLUX_SINK_DEFAULTS.maxRejectedBytes;
-    requireInteger('influx.maxRejectedBytes', maxRejectedBytes, 0);
-    const backoff = resolveBackoffOptions(options.backoff, 'influx.backoff');
-    const clock = options.clock ?? SYSTEM_CLOCK;
-    const transport = options.transport ?? createInfluxWriteTransport({ url: options.url, org: options.org, bucket: options.bucket, token: options.token, timeoutMs: requestTimeoutMs, clock });
+    const resolved = resolveInfluxSinkOptions(options);
     let sink: InfluxSink | null = null;
     const spool = await PointSpool.open({
       dir: options.spool.dir,
@@ -131,12 +71,11 @@ export class InfluxSink implements PointSink {
       fsyncIntervalMs: options.spool.fsyncIntervalMs,
       maxCachedPoints: options.maxBufferedPoints,
       logger: options.logger,
-      clock,
+      clock: resolved.clock,
       // During recovery (maxBytes lowered) there is no sink yet and nothing in flight.
       onDropped: () => sink?.onSpoolDropped(),
     });
-    const rejectedFile = options.rejectedFile ?? join(options.spool.dir, 'rejected.lp');
-    sink = new InfluxSink(options, batchSize, flushIntervalMs, backoff, transport, rejectedFile, maxRejectedBytes, clock, options.random ?? Math.random, spool);
+    sink = new InfluxSink(options, resolved, spool);
     return sink;
   }
 
@@ -329,7 +268,7 @@ export class InfluxSink implements PointSink {
     for (let attempt = 1; ; attempt++) {
       const controller = new AbortController();
       this.inFlight = controller;
-      const outcome = await this.transport.send(body, controller.signal);
+      const outcome = await this.resolved.transport.send(body, controller.signal);
       this.inFlight = null;
       if (this.stopped || controller.signal.aborted || this.spool.settledSeq >= batch.firstSeq) return;
       if (outcome.kind === 'ok') return this.confirm(batch);
@@ -337,7 +276,7 @@ export class InfluxSink implements PointSink {
       if (outcome.kind === 'aborted') return;
       this.retried++;
       this.lastError = outcome.reason;
-      const delayMs = retryDelayMs(attempt, outcome.retryAfterMs, this.backoff, this.random);
+      const delayMs = retryDelayMs(attempt, outcome.retryAfterMs, this.resolved.backoff, this.resolved.random);
       if (this.failingSinceMs === null) this.failingSinceMs = this.clock.now();
       if (attempt === 1 || attempt % 10 === 0) {
         this.options.logger.warn(
@@ -376,7 +315,7 @@ export class InfluxSink implements PointSink {
     this.failed += batch.lines.length;
     this.lastError = `HTTP ${outcome.status}: ${outcome.body}`;
     this.options.logger.error(
-      { status: outcome.status, body: outcome.body, points: batch.lines.length, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, file: saved ? this.rejectedFile : null },
+      { status: outcome.status, body: outcome.body, points: batch.lines.length, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, file: saved ? this.resolved.rejectedFile : null },
       saved ? 'influx sink: server refused a batch; moved it to the rejected file' : 'influx sink: server refused a batch; rejected file full or unwritable, batch discarded',
     );
     this.resolveWaiters();
@@ -386,9 +325,9 @@ export class InfluxSink implements PointSink {
     const header = `# rejected at ${new Date(this.clock.now()).toISOString()} status=${outcome.status} seq=${batch.firstSeq}..${batch.lastSeq} body=${JSON.stringify(outcome.body)}\n`;
     const bytes = Buffer.from(`${header.replace(/[\r\n]+(?!$)/g, ' ')}${batch.lines.join('\n')}\n`, 'utf8');
     try {
-      const size = await stat(this.rejectedFile).then((s) => s.size, () => 0);
-      if (size + bytes.length > this.maxRejectedBytes) return false;
-      const handle = await open(this.rejectedFile, 'a');
+      const size = await stat(this.resolved.rejectedFile).then((s) => s.size, () => 0);
+      if (size + bytes.length > this.resolved.maxRejectedBytes) return false;
+      const handle = await open(this.resolved.rejectedFile, 'a');
       try {
         await handle.writeFile(bytes);
       } finally {
@@ -396,15 +335,9 @@ export class InfluxSink implements PointSink {
       }
       return true;
     } catch (error) {
-      this.options.logger.error({ file: this.rejectedFile, error: describe(error) }, 'influx sink: cannot write the rejected file');
+      this.options.logger.error({ file: this.resolved.rejectedFile, error: describe(error) }, 'influx sink: cannot write the rejected file');
       return false;
     }
-  }
-}
-
-function requireInteger(option: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${option} must be an integer in [${min}, ${max}], got ${value}`);
   }
 }
 

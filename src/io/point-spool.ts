@@ -1,8 +1,13 @@
-import { mkdir, open, readdir, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SILENT_SINK_LOGGER, SYSTEM_CLOCK, type SeqRange, type SinkClock, type SinkLogger } from './point-sink.js';
+import type { SeqRange } from './point-sink.js';
+import { resolvePointSpoolOptions, type PointSpoolOptions, type ResolvedPointSpoolOptions } from './point-spool-options.js';
 import { SpoolCache } from './spool-cache.js';
-import { encodeSpoolRecord, readSegmentLines, scanSegment, SEGMENT_NAME, segmentFileName, writeAll, type SegmentCursor } from './spool-segment.js';
+import { recoverSpool, writeCommittedOffset } from './spool-recovery.js';
+import { encodeSpoolRecord, readSegmentLines, SegmentAppender, segmentFileName, type SegmentCursor } from './spool-segment.js';
+
+export { DEFAULT_MAX_CACHED_POINTS, DEFAULT_SPOOL_MAX_BYTES, FSYNC_POLICIES, type FsyncPolicy, type PointSpoolOptions } from './point-spool-options.js';
+export { COMMITTED_FILE } from './spool-recovery.js';
 
 /**
  * The point spool: an append-only, size-bounded queue of line-protocol lines on disk, with a
@@ -13,46 +18,6 @@ import { encodeSpoolRecord, readSegmentLines, scanSegment, SEGMENT_NAME, segment
  * (`{"version":1,"settledSeq":n}`, replaced atomically). A segment whose lines are all settled
  * is deleted once the offset covering it is on disk, except the one being appended to.
  */
-
-/** When appended bytes are forced to the disk (`fdatasync`). */
-export const FSYNC_POLICIES = ['never', 'interval', 'always'] as const;
-
-/**
- * `never`: the OS writes them back (survives a process crash, not a power cut); `interval`: every
- * `fsyncIntervalMs` (a power cut loses at most that much acknowledged data); `always`: before
- * `append()` resolves (nothing acknowledged is lost; one disk flush per call).
- */
-export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
-
-/** Default `maxBytes`: 256 MiB. */
-export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
-/** Default `maxCachedPoints`. */
-export const DEFAULT_MAX_CACHED_POINTS = 100_000;
-/** The committed-offset file in the spool directory. */
-export const COMMITTED_FILE = 'committed.json';
-
-
-/** Options of {@link PointSpool.open}. */
-export interface PointSpoolOptions {
-  /** Directory of the spool (created when missing). One spool per directory: it is not locked. */
-  readonly dir: string;
-  /** Bound of the segment files' total size, bytes. Default {@link DEFAULT_SPOOL_MAX_BYTES}. */
-  readonly maxBytes?: number;
-  /** A segment is closed when the next record would take it past this, bytes. Default `min(16 MiB, maxBytes / 8)`. */
-  readonly segmentBytes?: number;
-  /** Default `'interval'`. */
-  readonly fsync?: FsyncPolicy;
-  /** For `fsync: 'interval'`, ms. Default 1,000. */
-  readonly fsyncIntervalMs?: number;
-  /** The most recent unsettled lines are also kept in memory, up to this many. Default 100,000. */
-  readonly maxCachedPoints?: number;
-  /** Bytes per disk read when reading back. Default 1 MiB. */
-  readonly readChunkBytes?: number;
-  readonly logger?: SinkLogger;
-  readonly clock?: SinkClock;
-  /** Called (synchronously, inside `append()`) when the bound made the spool drop unsettled lines. */
-  readonly onDropped?: (dropped: SeqRange & { readonly points: number }) => void;
-}
 
 /** Lines read back by {@link PointSpool.read}. */
 export interface SpoolBatch {
@@ -89,7 +54,7 @@ interface Segment {
 /** The durable queue behind `InfluxSink`. Open with {@link PointSpool.open}; end with `close()` or `dispose()`. */
 export class PointSpool {
   private readonly segments: Segment[] = [];
-  private active: { readonly segment: Segment; readonly handle: FileHandle } | null = null;
+  private active: { readonly segment: Segment; readonly file: SegmentAppender } | null = null;
   private settled = 0;
   private nextSeq = 1;
   private lastWritten = 0;
@@ -111,19 +76,8 @@ export class PointSpool {
   private truncations = 0;
   private truncatedBytes = 0;
 
-  private constructor(
-    readonly dir: string,
-    private readonly maxBytes: number,
-    private readonly segmentBytes: number,
-    private readonly fsync: FsyncPolicy,
-    private readonly fsyncIntervalMs: number,
-    maxCachedPoints: number,
-    private readonly readChunkBytes: number,
-    private readonly logger: SinkLogger,
-    private readonly clock: SinkClock,
-    private readonly onDropped: ((dropped: SeqRange & { readonly points: number }) => void) | undefined,
-  ) {
-    this.cache = new SpoolCache(maxCachedPoints);
+  private constructor(private readonly o: ResolvedPointSpoolOptions) {
+    this.cache = new SpoolCache(o.maxCachedPoints);
   }
 
   /**
@@ -135,23 +89,16 @@ export class PointSpool {
    * @throws RangeError naming a bad option; the file-system error when `dir` is unusable.
    */
   static async open(options: PointSpoolOptions): Promise<PointSpool> {
-    const maxBytes = options.maxBytes ?? DEFAULT_SPOOL_MAX_BYTES;
-    requireInteger('spool.maxBytes', maxBytes, 1);
-    const segmentBytes = options.segmentBytes ?? Math.max(1, Math.min(16 * 1024 * 1024, Math.floor(maxBytes / 8)));
-    requireInteger('spool.segmentBytes', segmentBytes, 1, maxBytes);
-    const fsync = options.fsync ?? 'interval';
-    if (!FSYNC_POLICIES.includes(fsync)) throw new RangeError(`spool.fsync must be one of ${FSYNC_POLICIES.join(', ')}, got ${String(fsync)}`);
-    const fsyncIntervalMs = options.fsyncIntervalMs ?? 1_000;
-    requireInteger('spool.fsyncIntervalMs', fsyncIntervalMs, 1);
-    const maxCachedPoints = options.maxCachedPoints ?? DEFAULT_MAX_CACHED_POINTS;
-    requireInteger('maxBufferedPoints', maxCachedPoints, 0);
-    const readChunkBytes = options.readChunkBytes ?? 1024 * 1024;
-    requireInteger('spool.readChunkBytes', readChunkBytes, 64);
-    if (typeof options.dir !== 'string' || options.dir === '') throw new RangeError(`spool.dir must be a directory path, got ${JSON.stringify(options.dir)}`);
-    await mkdir(options.dir, { recursive: true });
-    const spool = new PointSpool(options.dir, maxBytes, segmentBytes, fsync, fsyncIntervalMs, maxCachedPoints, readChunkBytes, options.logger ?? SILENT_SINK_LOGGER, options.clock ?? SYSTEM_CLOCK, options.onDropped);
+    const resolved = resolvePointSpoolOptions(options);
+    await mkdir(resolved.dir, { recursive: true });
+    const spool = new PointSpool(resolved);
     await spool.recover();
     return spool;
+  }
+
+  /** The spool directory. */
+  get dir(): string {
+    return this.o.dir;
   }
 
   /** Every seq ≤ this is settled (confirmed, rejected or dropped). */
@@ -208,8 +155,8 @@ export class PointSpool {
     if (lines.length === 0) return Promise.resolve({ firstSeq: this.nextSeq, lastSeq: this.nextSeq - 1 });
     const firstSeq = this.nextSeq;
     const record = encodeSpoolRecord(firstSeq, lines);
-    if (record.length > this.maxBytes) {
-      return Promise.reject(new RangeError(`point spool ${this.dir}: one write of ${lines.length} points takes ${record.length} bytes, more than spool.maxBytes (${this.maxBytes})`));
+    if (record.length > this.o.maxBytes) {
+      return Promise.reject(new RangeError(`point spool ${this.dir}: one write of ${lines.length} points takes ${record.length} bytes, more than spool.maxBytes (${this.o.maxBytes})`));
     }
     this.nextSeq += lines.length;
     const run = this.chain.then(() => this.appendRecord(firstSeq, lines, receivedAtMs, record));
@@ -241,7 +188,7 @@ export class PointSpool {
       for (const segment of [...this.segments]) {
         if (segment.lastSeq < next) continue;
         if (lines.length >= maxLines || segment.firstSeq >= this.cacheFirstSeq()) break;
-        const result = await readSegmentLines(segment, Math.max(next, segment.firstSeq), this.cursor, this.readChunkBytes, takeFromDisk);
+        const result = await readSegmentLines(segment, Math.max(next, segment.firstSeq), this.cursor, this.o.readChunkBytes, takeFromDisk);
         next = result.next;
         this.cursor = result.cursor;
         if (next <= segment.lastSeq) break;
@@ -281,10 +228,7 @@ export class PointSpool {
       await this.chain;
       const active = this.active;
       this.active = null;
-      if (active !== null) {
-        if (this.fsync !== 'never') await active.handle.datasync();
-        await active.handle.close();
-      }
+      await active?.file.close(this.o.fsync !== 'never');
       this.schedulePersist();
       await this.persisting;
       await Promise.all(this.pendingUnlinks);
@@ -299,24 +243,25 @@ export class PointSpool {
     this.stopFsyncTimer();
     const active = this.active;
     this.active = null;
-    if (active !== null) void this.chain.then(() => active.handle.close()).catch(() => undefined);
+    if (active !== null) void this.chain.then(() => active.file.close(false)).catch(() => undefined);
   }
 
   private async appendRecord(firstSeq: number, lines: readonly string[], receivedAtMs: Float64Array | null, record: Buffer): Promise<SeqRange> {
     if (this.disposed) throw new Error(`point spool ${this.dir}: disposed`);
     const lastSeq = firstSeq + lines.length - 1;
     let active = this.active;
-    if (active !== null && active.segment.bytes > 0 && active.segment.bytes + record.length > this.segmentBytes) {
+    if (active !== null && active.segment.bytes > 0 && active.segment.bytes + record.length > this.o.segmentBytes) {
       await this.closeActive();
       active = null;
     }
     active ??= await this.openSegment(firstSeq);
     await this.makeRoom(record.length);
     try {
-      await writeAll(active.handle, record);
-      if (this.fsync === 'always') await active.handle.datasync();
+      await active.file.append(record, active.segment.bytes, this.o.fsync === 'always');
     } catch (error) {
-      await this.abandonActive(active, error);
+      // The next append starts a new segment, so records within a segment stay consecutive.
+      this.active = null;
+      this.o.logger.error({ spool: this.dir, segment: active.segment.path, error: errorText(error) }, 'point spool: append failed; continuing in a new segment');
       throw new Error(`point spool ${this.dir}: append to ${active.segment.path} failed: ${errorText(error)}`, { cause: error });
     }
     active.segment.bytes += record.length;
@@ -325,17 +270,17 @@ export class PointSpool {
     this.totalBytes += record.length;
     this.unsettled += lines.length;
     this.dirty = true;
-    if (this.fsync === 'interval' && this.fsyncTimer === null) this.fsyncTimer = this.clock.setTimeout(() => this.fsyncTick(), this.fsyncIntervalMs);
+    if (this.o.fsync === 'interval' && this.fsyncTimer === null) this.fsyncTimer = this.o.clock.setTimeout(() => this.fsyncTick(), this.o.fsyncIntervalMs);
     this.cache.push(firstSeq, lines, receivedAtMs);
     return { firstSeq, lastSeq };
   }
 
-  private async openSegment(firstSeq: number): Promise<{ readonly segment: Segment; readonly handle: FileHandle }> {
+  private async openSegment(firstSeq: number): Promise<{ readonly segment: Segment; readonly file: SegmentAppender }> {
     const path = join(this.dir, segmentFileName(firstSeq));
-    const handle = await open(path, 'a');
+    const file = await SegmentAppender.open(path);
     const segment: Segment = { path, firstSeq, lastSeq: firstSeq - 1, bytes: 0 };
     this.segments.push(segment);
-    this.active = { segment, handle };
+    this.active = { segment, file };
     return this.active;
   }
 
@@ -343,26 +288,13 @@ export class PointSpool {
     const active = this.active;
     this.active = null;
     if (active === null) return;
-    if (this.fsync !== 'never') await active.handle.datasync();
-    await active.handle.close();
+    await active.file.close(this.o.fsync !== 'never');
     if (active.segment.lastSeq <= this.settled) this.schedulePersist();
-  }
-
-  /** After a failed write: cut the file back to its last good record and start a new segment. */
-  private async abandonActive(active: { readonly segment: Segment; readonly handle: FileHandle }, error: unknown): Promise<void> {
-    this.active = null;
-    try {
-      await active.handle.truncate(active.segment.bytes);
-    } catch (truncateError) {
-      this.logger.error({ spool: this.dir, segment: active.segment.path, error: errorText(truncateError) }, 'point spool: cannot cut a failed append back; recovery will cut the tail');
-    }
-    await active.handle.close().catch(() => undefined);
-    this.logger.error({ spool: this.dir, segment: active.segment.path, error: errorText(error) }, 'point spool: append failed; continuing in a new segment');
   }
 
   /** Drops the oldest segments (never the active one) until `bytes` more fit within `maxBytes`. */
   private async makeRoom(bytes: number): Promise<void> {
-    while (this.totalBytes + bytes > this.maxBytes && this.segments.length > 0 && this.segments[0] !== this.active?.segment) {
+    while (this.totalBytes + bytes > this.o.maxBytes && this.segments.length > 0 && this.segments[0] !== this.active?.segment) {
       const segment = this.segments[0];
       this.segments.shift();
       this.totalBytes -= segment.bytes;
@@ -375,11 +307,11 @@ export class PointSpool {
       this.trackUnlink(segment.path);
       this.schedulePersist();
       if (points > 0) {
-        this.logger.warn(
-          { spool: this.dir, reason: 'spool-full', points, firstSeq: firstDropped, lastSeq: segment.lastSeq, droppedTotal: this.dropped, maxBytes: this.maxBytes },
+        this.o.logger.warn(
+          { spool: this.dir, reason: 'spool-full', points, firstSeq: firstDropped, lastSeq: segment.lastSeq, droppedTotal: this.dropped, maxBytes: this.o.maxBytes },
           'point spool full: dropped the oldest unconfirmed points',
         );
-        this.onDropped?.({ firstSeq: firstDropped, lastSeq: segment.lastSeq, points });
+        this.o.onDropped?.({ firstSeq: firstDropped, lastSeq: segment.lastSeq, points });
       }
     }
     await Promise.all(this.pendingUnlinks);
@@ -388,7 +320,7 @@ export class PointSpool {
   private trackUnlink(path: string): void {
     if (this.cursor?.path === path) this.cursor = null;
     const removal = unlink(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') this.logger.error({ spool: this.dir, segment: path, error: errorText(error) }, 'point spool: cannot delete a segment');
+      if (error.code !== 'ENOENT') this.o.logger.error({ spool: this.dir, segment: path, error: errorText(error) }, 'point spool: cannot delete a segment');
     });
     this.pendingUnlinks.add(removal);
     void removal.finally(() => this.pendingUnlinks.delete(removal));
@@ -409,9 +341,9 @@ export class PointSpool {
       this.persistAgain = false;
       const seq = this.settled;
       try {
-        await this.writeCommitted(seq);
+        await writeCommittedOffset(this.dir, seq, this.o.fsync !== 'never');
       } catch (error) {
-        this.logger.error({ spool: this.dir, error: errorText(error) }, 'point spool: cannot write the committed offset (a restart re-sends more)');
+        this.o.logger.error({ spool: this.dir, error: errorText(error) }, 'point spool: cannot write the committed offset (a restart re-sends more)');
         return;
       }
       // Delete only what the persisted offset covers: a crash in between re-sends, never loses.
@@ -426,34 +358,21 @@ export class PointSpool {
     } while (this.persistAgain && !this.disposed);
   }
 
-  private async writeCommitted(seq: number): Promise<void> {
-    const path = join(this.dir, COMMITTED_FILE);
-    const temporary = `${path}.tmp`;
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(`${JSON.stringify({ version: 1, settledSeq: seq })}\n`);
-      if (this.fsync !== 'never') await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  }
-
   private fsyncTick(): void {
     this.fsyncTimer = null;
     if (!this.dirty || this.closed) return;
     this.dirty = false;
     this.chain = this.chain.then(async () => {
       try {
-        await this.active?.handle.datasync();
+        await this.active?.file.datasync();
       } catch (error) {
-        this.logger.error({ spool: this.dir, error: errorText(error) }, 'point spool: fdatasync failed');
+        this.o.logger.error({ spool: this.dir, error: errorText(error) }, 'point spool: fdatasync failed');
       }
     });
   }
 
   private stopFsyncTimer(): void {
-    if (this.fsyncTimer !== null) this.clock.clearTimeout(this.fsyncTimer);
+    if (this.fsyncTimer !== null) this.o.clock.clearTimeout(this.fsyncTimer);
     this.fsyncTimer = null;
   }
 
@@ -462,66 +381,16 @@ export class PointSpool {
   }
 
   private async recover(): Promise<void> {
-    const names = (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name)).sort();
-    const committed = await this.readCommitted();
-    for (const name of names) {
-      const path = join(this.dir, name);
-      const firstSeq = Number(SEGMENT_NAME.exec(name)?.[1]);
-      const bytes = await readFile(path);
-      const scan = scanSegment(bytes, firstSeq);
-      if (scan.validBytes < bytes.length) {
-        await truncate(path, scan.validBytes);
-        this.truncations++;
-        this.truncatedBytes += bytes.length - scan.validBytes;
-        this.logger.error(
-          { spool: this.dir, segment: path, problem: scan.problem, atByte: scan.validBytes, cutBytes: bytes.length - scan.validBytes },
-          'point spool: cut off a corrupt tail (a write torn by a crash, or damage)',
-        );
-      }
-      if (scan.validBytes === 0) {
-        await unlink(path);
-        continue;
-      }
-      this.segments.push({ path, firstSeq, lastSeq: scan.lastSeq, bytes: scan.validBytes });
-      this.totalBytes += scan.validBytes;
-    }
-    const oldest = this.segments[0];
-    this.settled = committed ?? (oldest === undefined ? 0 : oldest.firstSeq - 1);
-    const newest = this.segments[this.segments.length - 1];
-    this.nextSeq = Math.max(this.settled, newest === undefined ? 0 : newest.lastSeq) + 1;
+    const found = await recoverSpool(this.dir, this.o.logger);
+    for (const segment of found.segments) this.segments.push({ ...segment });
+    this.totalBytes = found.segments.reduce((sum, segment) => sum + segment.bytes, 0);
+    ({ settledSeq: this.settled, nextSeq: this.nextSeq, unsettledPoints: this.unsettled, truncations: this.truncations, truncatedBytes: this.truncatedBytes } = found);
     this.lastWritten = this.nextSeq - 1;
-    for (const segment of this.segments) this.unsettled += Math.max(0, segment.lastSeq - Math.max(segment.firstSeq - 1, this.settled));
     this.recovered = this.unsettled;
-    this.logger.info({ spool: this.dir, segments: this.segments.length, bytes: this.totalBytes, unconfirmed: this.unsettled, settledSeq: this.settled }, 'point spool opened');
+    this.o.logger.info({ spool: this.dir, segments: this.segments.length, bytes: this.totalBytes, unconfirmed: this.unsettled, settledSeq: this.settled }, 'point spool opened');
     await this.makeRoom(0);
     this.schedulePersist();
     await this.persisting;
-  }
-
-  private async readCommitted(): Promise<number | null> {
-    const path = join(this.dir, COMMITTED_FILE);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      const seq = typeof parsed === 'object' && parsed !== null ? (parsed as { settledSeq?: unknown }).settledSeq : undefined;
-      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
-    } catch {
-      // reported below
-    }
-    this.logger.warn({ spool: this.dir, file: path, content: text.slice(0, 100) }, 'point spool: unreadable committed offset; re-sending everything in the spool');
-    return null;
-  }
-}
-
-function requireInteger(option: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${option} must be an integer in [${min}, ${max}], got ${value}`);
   }
 }
 

@@ -168,8 +168,48 @@ function recordAt(buffer: Buffer, offset: number): { first: number; count: numbe
   return { first: Number(header[1]), count: Number(header[2]), bodyStart: newline + 1, end };
 }
 
+/** The segment file being appended to. Its owner serialises the calls. */
+export class SegmentAppender {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  /** Opens `path` for appending (creating it). @throws the file-system error. */
+  static async open(path: string): Promise<SegmentAppender> {
+    return new SegmentAppender(path, await open(path, 'a'));
+  }
+
+  /**
+   * Appends all of `bytes`, then `fdatasync`s when `sync`. On failure cuts the file back to
+   * `sizeBefore` (best effort: otherwise the next start cuts the torn tail) and closes it.
+   * @throws the file-system error.
+   */
+  async append(bytes: Buffer, sizeBefore: number, sync: boolean): Promise<void> {
+    try {
+      await writeAll(this.handle, bytes);
+      if (sync) await this.handle.datasync();
+    } catch (error) {
+      await this.handle.truncate(sizeBefore).catch(() => undefined);
+      await this.handle.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** @throws the file-system error. */
+  datasync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  /** Closes, after an `fdatasync` when `sync`. @throws the file-system error. */
+  async close(sync: boolean): Promise<void> {
+    if (sync) await this.handle.datasync();
+    await this.handle.close();
+  }
+}
+
 /** Writes all of `bytes` (looping over short writes). */
-export async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
   for (let done = 0; done < bytes.length; ) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
     done += bytesWritten;
