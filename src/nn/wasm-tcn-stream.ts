@@ -1,17 +1,16 @@
 import type { ActivationName, ActivationSpec } from './activations.js';
-import { packConvWeight } from './conv-packing.js';
-import type { Conv1d } from './conv1d-layer.js';
 import type { GemmKernel } from './gemm.js';
 import type { Tcn } from './tcn.js';
 import type { TcnBatchStreamLike, TcnStreamSnapshot } from './tcn-stream.js';
-import { TCN_STEP_WASM_BASE64 } from './wasm/tcn-step-binary.generated.js';
+import { createTcnStepInstance, TCN_STEP_ACTIVATION_CODES, type TcnStepExports, type TcnStepRing } from './wasm-tcn-instance.js';
 
 /** Options of {@link WasmTcnBatchStream}. */
 export interface WasmTcnBatchStreamOptions {
   /**
-   * Most columns one call computes in chunk mode; longer chunks run in pieces (same bits, since
-   * streaming is chunking-invariant). Scratch is sized for `max(capacity, chunkRows)` rows.
-   * Default {@link WASM_TCN_DEFAULT_CHUNK_ROWS}; an integer ≥ 1.
+   * Columns one call computes in chunk mode (at least `capacity`, whose rows the scratch must
+   * hold anyway); longer chunks run in pieces (same bits: streaming is chunking-invariant).
+   * Scratch is sized for `max(capacity, chunkRows)` rows. Default
+   * {@link WASM_TCN_DEFAULT_CHUNK_ROWS}; an integer ≥ 1.
    */
   chunkRows?: number;
 }
@@ -29,71 +28,8 @@ export const WASM_TCN_ACTIVATIONS: readonly ActivationName[] = ['relu', 'leaky-r
 /** The kernel whose per-element arithmetic the fused step reproduces (docs/kernels.md). */
 export const WASM_TCN_KERNEL_NAME = 'wasm-simd';
 
-/** Must equal `abiVersion()` of src/nn/wasm/assembly/tcn-step.ts (the record layout below). */
-const ABI_VERSION = 1;
-
-// Record layout shared with src/nn/wasm/assembly/tcn-step.ts (byte offsets; see its header).
-const NET_BLOCKS = 0;
-const NET_ACTIVATION = 4;
-const NET_SLOPE = 8;
-const NET_IN_STRIDE = 16;
-const NET_BUFS = 20; // four u32 addresses
-const NET_OUT = 40;
-const NET_TAPS = 44;
-const NET_HEAD = 48;
-const NET_FIRST_BLOCK = 52;
-const LAYER_BYTES = 64;
-const L_CIN = 0;
-const L_COUT = 4;
-const L_NP = 8;
-const L_TAPS = 12;
-const L_DILATION = 16;
-const L_HISTORY = 20;
-const L_WEIGHTS = 24;
-const L_BIAS = 28;
-const L_RINGS = 32;
-const L_HEADS = 36;
-const ACTIVATION_CODES: Readonly<Record<string, number>> = { identity: 0, relu: 1, 'leaky-relu': 2 };
-
-/** Every region starts on a cache line. */
-const ALIGN = 64;
-/** wasm32 addresses 4 GiB; stay well inside. */
-const MAX_MEMORY_BYTES = 0xc000_0000;
-const PAGE_BYTES = 65536;
 /** Below this many floats an element loop beats a native `set` (no call, no view). */
 const SMALL_COPY = 64;
-
-// The few members of the WebAssembly JS API used here, declared locally as in wasm-gemm.ts.
-interface WasmJsApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
-
-/** Exports of src/nn/wasm/assembly/tcn-step.ts (addresses in bytes). */
-interface TcnStepExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  abiVersion(): number;
-  heapBase(): number;
-  run(net: number, m: number, slots: number, chunkSlot: number, input: number): void;
-}
-
-function instantiate(): TcnStepExports {
-  const api = (globalThis as { WebAssembly?: WasmJsApi }).WebAssembly;
-  if (api === undefined) throw new Error('wasm tcn step: this runtime has no WebAssembly');
-  const bytes = new Uint8Array(Buffer.from(TCN_STEP_WASM_BASE64, 'base64'));
-  if (!api.validate(bytes)) throw new Error('wasm tcn step: this runtime rejects the module (no fixed-width SIMD support?)');
-  const { exports } = new api.Instance(new api.Module(bytes), {});
-  const { memory, abiVersion, heapBase, run } = exports;
-  if (typeof run !== 'function' || typeof heapBase !== 'function' || typeof abiVersion !== 'function' || typeof memory !== 'object' || memory === null) {
-    throw new Error('wasm tcn step: the embedded module lacks the expected exports (stale build? run `npm run build:wasm`)');
-  }
-  const ex = exports as unknown as TcnStepExports;
-  if (ex.abiVersion() !== ABI_VERSION) {
-    throw new Error(`wasm tcn step: the embedded module has layout version ${ex.abiVersion()}, this loader writes ${ABI_VERSION} (stale build? run \`npm run build:wasm\`)`);
-  }
-  return ex;
-}
 
 /**
  * Why {@link WasmTcnBatchStream} cannot stand in for the GEMM path of `tcn` with `kernel`, or
@@ -109,43 +45,13 @@ export function wasmTcnUnsupportedReason(tcn: Tcn, kernel: GemmKernel): string |
 }
 
 function unsupportedActivation(spec: Required<ActivationSpec>): string | null {
-  return ACTIVATION_CODES[spec.name] === undefined
+  return TCN_STEP_ACTIVATION_CODES[spec.name] === undefined
     ? `activation '${spec.name}' is not computed natively (supported: ${WASM_TCN_ACTIVATIONS.join(', ')})`
     : null;
 }
 
-/** Where one causal conv's ring state lives (float / int indices into the memory views). */
-interface RingLayer {
-  readonly channels: number;
-  readonly history: number;
-  readonly ringAt: number;
-  readonly headsAt: number;
-}
-
-/** Hands out 64-byte-aligned byte ranges of the instance's memory, all planned before growing it. */
-class Layout {
-  top: number;
-  constructor(base: number) {
-    this.top = align(base);
-  }
-  take(bytes: number): number {
-    const at = this.top;
-    this.top = align(at + Math.max(bytes, 0));
-    return at;
-  }
-}
-
-function align(bytes: number): number {
-  return Math.ceil(bytes / ALIGN) * ALIGN;
-}
-
-/** Columns padded to whole panels of 8 (the packed layout of the WASM kernels). */
-function paddedColumns(n: number): number {
-  return (n + 7) & ~7;
-}
-
 /**
- * {@link TcnBatchStream}'s contract — many independent TCN streams (slots), advanced together one
+ * `TcnBatchStream`'s contract — many independent TCN streams (slots), advanced together one
  * column each ({@link stepSlots}) or one slot by a chunk ({@link pushChunkSlot}) — with the whole
  * network fused into one WebAssembly call per step: taps are read from the rings in place, the
  * products use the `wasm-simd` GEMM's per-element arithmetic, and bias, activation, ring pushes,
@@ -168,12 +74,12 @@ export class WasmTcnBatchStream implements TcnBatchStreamLike {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly receptiveField: number;
-  /** Most columns one call computes (chunks run in pieces of this size). */
+  /** The option as given; chunks run in pieces of `max(capacity, chunkRows)` columns. */
   readonly chunkRows: number;
   private readonly wasm: TcnStepExports;
   private readonly f32: Float32Array;
   private readonly i32: Int32Array;
-  private readonly rings: readonly RingLayer[];
+  private readonly rings: readonly TcnStepRing[];
   private readonly seen: Float64Array;
   /** Per slot, the stamp of the last step that named it (repeated slots in one step are refused). */
   private readonly marks: Int32Array;
@@ -206,93 +112,16 @@ export class WasmTcnBatchStream implements TcnBatchStreamLike {
     this.seen = new Float64Array(capacity);
     this.marks = new Int32Array(capacity);
     this.rows = Math.max(capacity, chunkRows);
-    const K = arch.kernelSize;
-    const rows = this.rows;
-
-    // Plan every region, grow memory once, then write.
-    this.wasm = instantiate();
-    const layout = new Layout(this.wasm.heapBase());
-    const nBlocks = tcn.blocks.length;
-    this.net = layout.take(NET_FIRST_BLOCK + 3 * LAYER_BYTES * nBlocks);
-    const headRecord = layout.take(LAYER_BYTES);
-    const tapsAt = layout.take(4 * K * 4);
-    this.slotsAt = layout.take(4 * capacity);
-    this.inAt = layout.take(4 * rows * arch.inChannels);
-    const maxNp = Math.max(...arch.blockChannels.map(paddedColumns));
-    const bufs = [0, 1, 2, 3].map(() => layout.take(4 * rows * maxNp));
-    this.outStride = paddedColumns(arch.outChannels);
-    this.outAt = layout.take(4 * rows * this.outStride);
-    interface Planned {
-      readonly record: number;
-      readonly conv: Conv1d;
-      readonly kernelSize: number;
-      readonly dilation: number;
-      readonly history: number;
-      readonly weights: number;
-      readonly rings: number;
-      readonly heads: number;
-      /** A block's causal conv (it has a ring, possibly of zero columns), not a 1×1 conv. */
-      readonly causal: boolean;
-    }
-    const planned: Planned[] = [];
-    const plan = (record: number, conv: Conv1d, kernelSize: number, dilation: number, causal: boolean): void => {
-      const { inChannels: cin, outChannels: cout } = conv.options;
-      const np = paddedColumns(cout);
-      const history = (kernelSize - 1) * dilation;
-      const weights = layout.take(4 * (np * kernelSize * cin + np));
-      const rings = layout.take(4 * capacity * history * cin);
-      const heads = layout.take(history > 0 ? 4 * capacity : 0);
-      planned.push({ record, conv, kernelSize, dilation, history, weights, rings, heads, causal });
-    };
-    tcn.blocks.forEach((b, i) => {
-      const block = this.net + NET_FIRST_BLOCK + 3 * LAYER_BYTES * i;
-      plan(block, b.conv1, K, b.dilation, true);
-      plan(block + LAYER_BYTES, b.conv2, K, b.dilation, true);
-      if (b.downsample !== null) plan(block + 2 * LAYER_BYTES, b.downsample, 1, 1, false);
-    });
-    plan(headRecord, tcn.head, 1, 1, false);
-    if (layout.top > MAX_MEMORY_BYTES) {
-      throw new RangeError(`WasmTcnBatchStream: ${layout.top} bytes of WebAssembly memory needed for ${capacity} slots exceed the ${MAX_MEMORY_BYTES}-byte limit`);
-    }
-    const memory = this.wasm.memory;
-    const pages = Math.ceil(layout.top / PAGE_BYTES) - memory.buffer.byteLength / PAGE_BYTES;
-    if (pages > 0 && memory.grow(pages) < 0) {
-      throw new RangeError(`WasmTcnBatchStream: cannot grow WebAssembly memory to ${layout.top} bytes for ${capacity} slots`);
-    }
-    // Memory never grows again, so these views stay valid.
-    this.f32 = new Float32Array(memory.buffer);
-    this.i32 = new Int32Array(memory.buffer);
-    const i32 = this.i32;
-    const f64 = new Float64Array(memory.buffer, this.net, 2);
-    const net = this.net >> 2;
-    i32[net + NET_BLOCKS / 4] = nBlocks;
-    i32[net + NET_ACTIVATION / 4] = ACTIVATION_CODES[arch.activation.name] as number;
-    f64[NET_SLOPE / 8] = arch.activation.negativeSlope;
-    i32[net + NET_IN_STRIDE / 4] = arch.inChannels;
-    bufs.forEach((at, i) => (i32[net + NET_BUFS / 4 + i] = at));
-    i32[net + NET_OUT / 4] = this.outAt;
-    i32[net + NET_TAPS / 4] = tapsAt;
-    i32[net + NET_HEAD / 4] = headRecord;
-    const rings: RingLayer[] = [];
-    for (const p of planned) {
-      const { inChannels: cin, outChannels: cout } = p.conv.options;
-      const np = paddedColumns(cout);
-      const r = p.record >> 2;
-      i32[r + L_CIN / 4] = cin;
-      i32[r + L_COUT / 4] = cout;
-      i32[r + L_NP / 4] = np;
-      i32[r + L_TAPS / 4] = p.kernelSize;
-      i32[r + L_DILATION / 4] = p.dilation;
-      i32[r + L_HISTORY / 4] = p.history;
-      i32[r + L_WEIGHTS / 4] = p.weights;
-      i32[r + L_BIAS / 4] = p.weights + 4 * np * p.kernelSize * cin;
-      i32[r + L_RINGS / 4] = p.rings;
-      i32[r + L_HEADS / 4] = p.heads;
-      this.packWeights(p.conv, p.kernelSize, p.weights >> 2);
-      if (p.causal) rings.push({ channels: cin, history: p.history, ringAt: p.rings >> 2, headsAt: p.heads >> 2 });
-    }
-    // Planned in snapshot order: block 0 conv1, block 0 conv2, block 1 conv1, …
-    this.rings = rings;
+    const instance = createTcnStepInstance(tcn, capacity, this.rows);
+    this.wasm = instance.exports;
+    this.f32 = instance.f32;
+    this.i32 = instance.i32;
+    this.net = instance.net;
+    this.slotsAt = instance.slotsAt;
+    this.inAt = instance.inAt;
+    this.outAt = instance.outAt;
+    this.outStride = instance.outStride;
+    this.rings = instance.rings;
   }
 
   /** Bytes of linear memory this stream's instance holds (weights, rings, scratch). */
@@ -347,7 +176,8 @@ export class WasmTcnBatchStream implements TcnBatchStreamLike {
 
   /**
    * Advances one slot by a chunk of `length` columns, time-major: `x` is `[length, inChannels]`,
-   * `out` receives `[length, outChannels]`. One WebAssembly call per {@link chunkRows} columns.
+   * `out` receives `[length, outChannels]`. One WebAssembly call per `max(capacity, chunkRows)`
+   * columns. Allocation-free.
    * @throws Error on a bad slot index or short arrays (state unchanged).
    */
   pushChunkSlot(slot: number, length: number, x: Float32Array, out: Float32Array): void {
@@ -466,25 +296,5 @@ export class WasmTcnBatchStream implements TcnBatchStreamLike {
       const src = at + r * ld;
       for (let j = 0; j < n; j++, o++) out[o] = f32[src + j] as number;
     }
-  }
-
-  /**
-   * Writes conv weights `[cout, cin, K]` as the WASM kernels' panels: tap-major rows
-   * (`k·cin + ci`, as conv-packing.ts orders them), 8 columns per panel, zero padding, then the
-   * padded bias.
-   */
-  private packWeights(conv: Conv1d, kernelSize: number, at: number): void {
-    const { inChannels: cin, outChannels: n } = conv.options;
-    const kd = kernelSize * cin;
-    const np = paddedColumns(n);
-    const w = packConvWeight(conv.weight.data, n, cin, kernelSize);
-    const f32 = this.f32;
-    for (let j = 0; j < np; j++) {
-      const col = at + (j >> 3) * kd * 8 + (j & 7);
-      for (let k = 0; k < kd; k++) f32[col + k * 8] = j < n ? (w[j * kd + k] as number) : 0;
-    }
-    const biasAt = at + np * kd;
-    const bias = conv.bias === null ? null : conv.bias.data;
-    for (let j = 0; j < np; j++) f32[biasAt + j] = bias !== null && j < n ? (bias[j] as number) : 0;
   }
 }
