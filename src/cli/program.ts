@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { demoCommand } from './demo-command.js';
 import { evalCommand } from './eval-command.js';
 import { replayCommand } from './replay-command.js';
+import { runCommand } from './run-command.js';
 import { scoreCommand } from './score-command.js';
 import { simulateCommand } from './simulate-command.js';
 import { trainCommand } from './train-command.js';
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .description('Streaming anomaly detection for multichannel sensor data with a causal Conv1d (TCN) forecaster')
     .version(pkg.version)
     .showHelpAfterError();
+  program.addCommand(runCommand());
+  program.addCommand(demoCommand());
   program.addCommand(trainCommand());
   program.addCommand(scoreCommand());
   program.addCommand(evalCommand());

@@ -11,25 +11,9 @@ import type { AnomalyEvent } from '../detect/hysteresis.js';
  * work from the first scrape instead of missing the first increment.
  */
 
-/** Why a message went to the dead-letter topic; mirrors docs/service-design.md. */
-export const DEAD_LETTER_REASONS = [
-  'invalid-json',
-  'invalid-csv',
-  'not-a-number',
-  'non-finite',
-  'wrong-channel-count',
-  'unknown-channel',
-  'oversized',
-  'unknown-device',
-  'device-limit',
-  'time-out-of-range',
-  'late',
-  'duplicate',
-  'missing-channels',
-  'unmatched-topic',
-] as const;
-/** A value of the `reason` label of `convwatch_dead_letters_total`. */
-export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+/** Why a message went to the dead-letter topic: the stream layer's list, so the two cannot drift. */
+export { DEAD_LETTER_REASONS, type DeadLetterReason } from '../stream/types.js';
+import { DEAD_LETTER_REASONS, type DeadLetterReason } from '../stream/types.js';
 
 /**
  * Why points were given up for good: `spool-full` (oldest unsent points dropped beyond the spool

@@ -92,6 +92,11 @@ export class DeviceSlots {
   }
 
   /** The device's slot if admitted, else −1; admits nothing. */
+  /** Every device with its slot, in allocation order. */
+  entries(): IterableIterator<[string, number]> {
+    return this.slots.entries();
+  }
+
   peek(device: string): number {
     return this.slots.get(device) ?? -1;
   }
