@@ -119,7 +119,9 @@ export class InfluxSink implements PointSink {
   close(timeoutMs: number): Promise<{ unconfirmed: number }> {
     this.closePromise ??= (async () => {
       this.closing = true;
+      // Send now what waits for the flush interval, and try once more at once what waits for a retry.
       this.wake();
+      this.wakeRetry();
       const deadlineMs = this.clock.now() + timeoutMs;
       await this.spool.appendsDone();
       try {
@@ -250,7 +252,15 @@ export class InfluxSink implements PointSink {
         continue;
       }
       const startedAtMs = this.clock.now();
-      const batch = await this.spool.read(this.spool.settledSeq + 1, this.batchSize);
+      let batch: SpoolBatch;
+      try {
+        batch = await this.spool.read(this.spool.settledSeq + 1, this.batchSize);
+      } catch (error) {
+        this.lastError = describe(error);
+        this.options.logger.error({ error: this.lastError }, 'influx sink: cannot read the spool; trying again');
+        await this.idle(Math.max(this.flushIntervalMs, 1_000));
+        continue;
+      }
       if (batch.lines.length === 0) {
         // Unsettled points the spool cannot hand out: a bug; do not spin.
         this.options.logger.error({ pending, settledSeq: this.spool.settledSeq }, 'influx sink: spool returned no lines although points are pending');

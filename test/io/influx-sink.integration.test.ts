@@ -3,10 +3,12 @@
  * `f` of measurement `m` becomes metric `m_f`) and, for answers VictoriaMetrics never gives
  * (400, 429, hangs), a small node:http server on a free loopback port. See docs/delivery.md.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -17,6 +19,7 @@ import type { ConfirmedPoints, SinkLogger, SinkStats } from '../../src/io/point-
 import { freePort, LOOPBACK_HOST, useVictoriaMetrics, type VictoriaMetricsServer } from '../support/servers.js';
 import { waitFor } from '../support/wait-for.js';
 
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** 2024-01-01T00:00:00Z: fixed dates stay inside the test server's 100-year retention. */
 const T = 1_704_067_200_000;
 const root = mkdtempSync(join(tmpdir(), 'convwatch-influx-sink-'));
@@ -211,6 +214,45 @@ describe('InfluxSink with VictoriaMetrics', () => {
     const third = await InfluxSink.open(sinkOptions(tsdb().url, { spool: { dir, fsync: 'never' } }));
     expect(third.stats().recovered).toBe(0);
     await third.close(1_000);
+  });
+
+  it('(d) a process killed with SIGKILL right after write() resolved loses nothing: the next start sends it all', async () => {
+    const dir = freshDir();
+    const script = join(root, 'writer.mts');
+    const sinkModule = new URL('../../src/io/influx-sink.js', import.meta.url).href;
+    writeFileSync(
+      script,
+      [
+        `import { InfluxSink } from ${JSON.stringify(sinkModule)};`,
+        'const silent = { info() {}, warn() {}, error() {} };',
+        `const sink = await InfluxSink.open({ url: ${JSON.stringify(tsdb().url)}, org: 'o', bucket: 'b', token: 't', spool: { dir: ${JSON.stringify(dir)}, fsync: 'never' }, batchSize: 100000, flushIntervalMs: 3600000, logger: silent });`,
+        'for (let k = 0; k < 3000; k += 300) {',
+        `  await sink.write(Array.from({ length: 300 }, (_, i) => ({ measurement: 'killed', tags: { device: 'd' + ((k + i) % 10) }, fields: { score: (k + i) / 8 }, timeMs: ${T} + k + i })));`,
+        '}',
+        "process.stdout.write('durable\\n');",
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => {
+        if (child.exitCode !== null) throw new Error(`the writer exited with ${child.exitCode}: ${output}`);
+        return output.includes('durable');
+      }, { what: 'the writer to report its writes durable', timeoutMs: 20_000, progress: () => output });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    expect(await tsdb().countPoints('killed_score')).toBe(0);
+    const next = await InfluxSink.open(sinkOptions(tsdb().url, { spool: { dir, fsync: 'never' } }));
+    expect(next.stats().recovered).toBe(3_000);
+    await next.waitConfirmed(3_000, 10_000);
+    await next.close(1_000);
+    expect(await timestampsOf(tsdb(), 'killed_score')).toEqual(Array.from({ length: 3_000 }, (_, i) => T + i));
   });
 });
 
