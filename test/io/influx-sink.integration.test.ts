@@ -348,6 +348,7 @@ describe('InfluxSink with a scripted server', () => {
       const rejected = readFileSync(join(dir, 'rejected.lp'), 'utf8');
       expect(rejected).toMatch(/^# rejected at \S+ status=400 seq=1\.\.3 body="\{\\"code\\":\\"invalid\\",.*\[redacted\]/);
       expect(rejected.endsWith(`\n${batchA}\n`)).toBe(true);
+      expect(rejected).not.toContain(TOKEN);
 
       await sink.close(1_000);
       const logs = output.join('');
