@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { Command } from 'commander';
 import type { Detector } from '../detect/detector.js';
 import { evaluate, type Evaluation } from '../detect/evaluate.js';
+import { nabProbationaryRows } from '../detect/nab-score.js';
 import { fitDetector } from '../detect/fit-detector.js';
 import { CsvWriter } from '../io/csv-writer.js';
 import { readCsvTable, type CsvTable } from '../io/csv-table.js';
@@ -111,6 +112,9 @@ export function evalCommand(): Command {
       values = alignChannels(table, detector.channels);
     } else {
       fromRow = flags.trainRows ?? Math.round(table.rows * (flags.trainFraction ?? 0));
+      // NAB scores from its probationary length (capped at 750 rows for 0.15); training on more
+      // would score rows the model learned from.
+      if (windows !== null && flags.trainFraction !== undefined) fromRow = Math.min(fromRow, nabProbationaryRows(table.rows, flags.trainFraction));
       if (fromRow >= table.rows) throw new Error(`eval: training on ${fromRow} rows leaves none of the ${table.rows} to evaluate`);
       values = table.values;
       const progress = epochProgress(log, flags.epochs);

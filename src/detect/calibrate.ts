@@ -13,6 +13,13 @@ export const AUTO_POT_MIN_READINGS = 1000;
 /** `'auto'` with less data: the largest quantile the data supports, times this margin. */
 export const AUTO_SMALL_SAMPLE_MARGIN = 1.2;
 
+/**
+ * Smallest threshold calibration returns. Scores average about 1 on normal data by construction
+ * (mean z² with robust scales), so a calibrated threshold below 1 only happens when the held-out
+ * data was (nearly) constant; a threshold of 0 would flag every reading.
+ */
+export const MIN_THRESHOLD = 1;
+
 /** What calibration found. */
 export interface Calibration {
   readonly residualStats: ResidualStats;
@@ -65,6 +72,7 @@ export function calibrate(
   const residuals = Float32Array.from(held);
   const residualStats = fitResidualStats(residuals, C);
   const { scores } = scoreBatch(residuals, residualStats);
-  const threshold = calibrateThreshold(scores, resolveCalibrationMethod(method, n));
+  const calibrated = calibrateThreshold(scores, resolveCalibrationMethod(method, n));
+  const threshold = calibrated.value >= MIN_THRESHOLD ? calibrated : { ...calibrated, value: MIN_THRESHOLD };
   return { residualStats, threshold, readings: n, scores: Float64Array.from(scores) };
 }

@@ -198,3 +198,13 @@ describe('model directory: manifest values that break float32 or the threshold',
     }
   });
 });
+
+describe('calibration on constant data', () => {
+  it('never returns a threshold below 1 (a zero threshold would flag every reading)', () => {
+    const values = new Float32Array(600 * C).fill(3);
+    const tcn = Tcn.create({ inChannels: C, outChannels: C, hiddenChannels: 2, kernelSize: 2, dilations: [1] }, new Rng(3));
+    const normalization = fitNormalization(values, C);
+    const cal = calibrate(new Forecaster(CHANNELS, normalization, tcn), values, 300, 'auto');
+    expect(cal.threshold.value).toBe(1);
+  });
+});
