@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectorFromManifest, type Detector } from '../detect/detector.js';
 import { parseSafetensors, serializeSafetensors } from '../model/safetensors.js';
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, ModelFileError, parseModelManifest, WEIGHTS_FILE, type ModelManifest } from '../model/model-manifest.js';
 import { Tcn, type TcnConfig } from '../nn/tcn.js';
+import { writeFileAtomic } from './atomic-write.js';
 import { DEFAULT_MAX_FILE_BYTES } from './safetensors-file.js';
 
 /**
@@ -77,23 +78,6 @@ export async function tryLoadModel(dir: string): Promise<{ ok: true; detector: D
   }
 }
 
-async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
-}
-
 /**
  * Writes a model directory (created if missing): weights first, then the manifest carrying the
  * weights' SHA-256, each atomically, so a reader never pairs a new manifest with old weights.
@@ -106,7 +90,7 @@ export async function saveModel(dir: string, manifest: Omit<ModelManifest, 'weig
   const full: ModelManifest = { ...manifest, weights: { file: WEIGHTS_FILE, sha256 } };
   // Validate what we write with the same schema we read with.
   parseModelManifest(JSON.stringify(full), join(dir, MANIFEST_FILE));
-  await writeAtomic(join(dir, WEIGHTS_FILE), weights);
-  await writeAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
+  await writeFileAtomic(join(dir, WEIGHTS_FILE), weights);
+  await writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
 import type { Tensor } from '../nn/tensor.js';
 import { SafetensorsError } from '../model/safetensors-error.js';
 import { parseSafetensors, positiveIntegerOption, serializeSafetensors, type ParseSafetensorsOptions, type SafetensorsContents } from '../model/safetensors.js';
@@ -57,20 +57,6 @@ export async function writeSafetensorsFile(
   tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
   metadata: Readonly<Record<string, string>> = {},
 ): Promise<void> {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }
 

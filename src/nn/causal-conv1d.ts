@@ -1,6 +1,5 @@
 import { planConv1d, type Conv1dPlan } from './conv1d-options.js';
-import { conv1dPlanned } from './conv1d.js';
-import { packConvGroups } from './conv-packing.js';
+import { runConv1dPlan } from './conv1d.js';
 import { jsGemmKernel, type GemmKernel } from './gemm.js';
 import { formatShape, type Tensor } from './tensor.js';
 
@@ -50,16 +49,6 @@ export function causalConv1d(
   kernel: GemmKernel = jsGemmKernel,
 ): Tensor {
   const plan = planCausalConv1d(input, weight, bias, options);
-  const packed = packConvGroups(
-    weight.data,
-    bias === null ? null : bias.data,
-    plan.outChannels,
-    plan.inChannels / plan.groups,
-    plan.kernelSize,
-    plan.groups,
-    kernel,
-  );
-  const out = new Float32Array(plan.batch * plan.outChannels * plan.outLength);
-  if (plan.outLength > 0) conv1dPlanned(plan, input.data, packed, out);
+  const out = runConv1dPlan(plan, input, weight, bias, kernel);
   return { shape: [plan.batch, plan.outChannels, plan.outLength], data: out };
 }

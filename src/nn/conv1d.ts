@@ -26,19 +26,18 @@ export function conv1d(
   kernel: GemmKernel = jsGemmKernel,
 ): Tensor {
   const plan = planConv1d(input, weight, bias, options);
-  const packed = packConvGroups(
-    weight.data,
-    bias === null ? null : bias.data,
-    plan.outChannels,
-    plan.inChannels / plan.groups,
-    plan.kernelSize,
-    plan.groups,
-    kernel,
-  );
-  const out = new Float32Array(plan.batch * plan.outChannels * plan.outLength);
-  conv1dPlanned(plan, input.data, packed, out);
+  const data = runConv1dPlan(plan, input, weight, bias, kernel);
   const shape = plan.unbatched ? [plan.outChannels, plan.outLength] : [plan.batch, plan.outChannels, plan.outLength];
-  return { shape, data: out };
+  return { shape, data };
+}
+
+/** Packs the weights for `plan` and computes its output `[N, Cout, Lout]` (empty when Lout is 0). */
+export function runConv1dPlan(plan: Conv1dPlan, input: Tensor, weight: Tensor, bias: Tensor | null, kernel: GemmKernel): Float32Array {
+  const out = new Float32Array(plan.batch * plan.outChannels * plan.outLength);
+  if (plan.outLength === 0 || plan.batch === 0) return out;
+  const packed = packConvGroups(weight.data, bias === null ? null : bias.data, plan.outChannels, plan.inChannels / plan.groups, plan.kernelSize, plan.groups, kernel);
+  conv1dPlanned(plan, input.data, packed, out);
+  return out;
 }
 
 /**
