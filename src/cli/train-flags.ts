@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import { ACTIVATION_NAMES, type ActivationName } from '../nn/activations.js';
 import type { CalibrationMethod } from '../detect/calibrate.js';
-import type { FitDetectorOptions } from '../detect/fit-detector.js';
+import { DEFAULT_FIT_FORECAST, type FitDetectorOptions } from '../detect/fit-detector.js';
+import { FORECAST_KINDS, type ForecastKind } from '../model/forecaster.js';
 import { DEFAULT_CLOSE_AFTER, DEFAULT_OPEN_AFTER } from '../detect/hysteresis.js';
 import { DEFAULT_POT_INITIAL_QUANTILE, DEFAULT_POT_RISK_LEVEL, DEFAULT_THRESHOLD_MARGIN, DEFAULT_THRESHOLD_Q } from '../detect/threshold.js';
 import { intArg, numberArg } from './cli-args.js';
@@ -13,6 +14,7 @@ export interface TrainFlags {
   kernelSize: number;
   dilations?: string;
   activation: ActivationName;
+  forecast: ForecastKind;
   epochs: number;
   batchSize?: number;
   windowLength?: number;
@@ -38,6 +40,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--kernel-size <n>', 'taps of every causal convolution', intArg(1, 64), 3)
     .option('--dilations <d1,d2,...>', 'one dilation per residual block (default 1,2,4,8,16, fewer blocks for short data)')
     .addOption(new Option('--activation <name>', 'activation inside the blocks').choices(ACTIVATION_NAMES).default('relu'))
+    .addOption(new Option('--forecast <kind>', 'what the network predicts: level (the next reading) or delta (its change from the last reading)').choices(FORECAST_KINDS).default(DEFAULT_FIT_FORECAST))
     .option('--epochs <n>', 'most passes over the training rows', intArg(1, 100_000), 30)
     .option('--batch-size <n>', 'windows per optimisation step (default 1)', intArg(1, 100_000))
     .option('--window-length <n>', 'rows per training window (default: receptive field + up to 384)', intArg(2, 10_000_000))
@@ -71,6 +74,7 @@ export function fitOptionsOf(f: TrainFlags): Omit<FitDetectorOptions, 'name' | '
     kernelSize: f.kernelSize,
     ...(f.dilations === undefined ? {} : { dilations: parseDilations(f.dilations) }),
     activation: f.activation,
+    forecast: f.forecast,
     epochs: f.epochs,
     batchSize: f.batchSize,
     windowLength: f.windowLength,

@@ -1,6 +1,7 @@
 import type { ModelManifest } from '../model/model-manifest.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from '../model/model-manifest.js';
 import type { Normalization } from '../model/normalization.js';
+import { DEFAULT_FORECAST_KIND, type ForecastKind } from '../model/forecaster.js';
 import type { Tcn } from '../nn/tcn.js';
 import type { Calibration } from './calibrate.js';
 import type { EventPolicy } from './detector.js';
@@ -18,6 +19,8 @@ export function manifestOf(parts: {
   channels: readonly string[];
   normalization: Normalization;
   tcn: Tcn;
+  /** What the TCN's output stands for; recorded as `architecture.forecast`. Default `'level'`. */
+  forecast?: ForecastKind;
   calibration: Calibration;
   events: EventPolicy;
   training: TrainingRecord;
@@ -39,6 +42,7 @@ export function manifestOf(parts: {
       kernelSize: a.kernelSize,
       dilations: [...a.dilations],
       activation: { ...a.activation },
+      forecast: parts.forecast ?? DEFAULT_FORECAST_KIND,
     },
     receptiveField: parts.tcn.receptiveField,
     score: { method: 'mean-z2', center: Array.from(parts.calibration.residualStats.center), scale: Array.from(parts.calibration.residualStats.scale) },

@@ -33,7 +33,7 @@ export interface DetectorParts {
  */
 export function detectorFromManifest(manifest: ModelManifest, tcn: Tcn): Detector {
   const normalization = { mean: Float32Array.from(manifest.normalization.mean), std: Float32Array.from(manifest.normalization.std) };
-  const forecaster = new Forecaster(manifest.channels, normalization, tcn);
+  const forecaster = new Forecaster(manifest.channels, normalization, tcn, manifest.architecture.forecast);
   return new Detector({
     manifest,
     name: manifest.name,

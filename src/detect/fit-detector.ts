@@ -2,7 +2,7 @@ import type { ActivationName } from '../nn/activations.js';
 import { jsGemmKernel, type GemmKernel } from '../nn/gemm.js';
 import { Rng } from '../nn/random.js';
 import { receptiveFieldOf, Tcn, type TcnConfig } from '../nn/tcn.js';
-import { Forecaster } from '../model/forecaster.js';
+import { DEFAULT_FORECAST_KIND, Forecaster, FORECAST_KINDS, type ForecastKind } from '../model/forecaster.js';
 import type { ModelManifest } from '../model/model-manifest.js';
 import { fitNormalization, normalizeSeries } from '../model/normalization.js';
 import { TRAIN_TCN_DEFAULTS, trainTcn, type TrainEpochReport, type TrainTcnResult } from '../model/train-tcn.js';
@@ -18,6 +18,9 @@ export const DEFAULT_ARCHITECTURE = {
   dilations: [1, 2, 4, 8, 16] as readonly number[],
   activation: 'relu' as ActivationName,
 } as const;
+
+/** The forecast kind {@link fitDetector} trains when none is given. */
+export const DEFAULT_FIT_FORECAST: ForecastKind = DEFAULT_FORECAST_KIND;
 
 /**
  * With the default dilations, blocks are dropped from the end until the receptive field is at
@@ -40,6 +43,11 @@ export interface FitDetectorOptions {
   /** Default: {@link DEFAULT_ARCHITECTURE}'s, shortened for short data. */
   dilations?: readonly number[];
   activation?: ActivationName;
+  /**
+   * What the TCN learns and serves: `'level'` forecasts the next normalised reading itself,
+   * `'delta'` its change from the current one (`x̂[t+1] = x[t] + y[t]`). Default {@link DEFAULT_FIT_FORECAST}.
+   */
+  forecast?: ForecastKind;
   epochs?: number;
   batchSize?: number;
   windowLength?: number;
@@ -83,7 +91,8 @@ export function defaultDilations(trainRows: number, kernelSize: number): number[
 
 /**
  * Trains a forecaster on normal data and calibrates its score and threshold on the held-out tail:
- * normalise (statistics of the training rows only) → train the TCN (masked next-reading MSE) →
+ * normalise (statistics of the training rows only) → train the TCN (masked next-reading MSE, on
+ * the level or the change per `forecast`) →
  * stream the whole series reading by reading → residual statistics and threshold from the
  * validation rows only. Deterministic under `seed`.
  * @throws Error naming the problem when the data is too short, has non-finite values, or an option is out of range.
@@ -98,6 +107,8 @@ export function fitDetector(o: FitDetectorOptions): FittedDetector {
   const validationRows = Math.max(1, Math.round(rows * fraction));
   const trainRows = rows - validationRows;
   if (trainRows < 2) throw new Error(`fitDetector: ${rows} rows leave ${trainRows} for training`);
+  const forecast = o.forecast ?? DEFAULT_FIT_FORECAST;
+  if (!FORECAST_KINDS.includes(forecast)) throw new Error(`fitDetector: forecast must be one of ${FORECAST_KINDS.join(', ')}, got '${String(forecast)}'`);
   const kernelSize = o.kernelSize ?? DEFAULT_ARCHITECTURE.kernelSize;
   const dilations = o.dilations ?? defaultDilations(trainRows, kernelSize);
   const config: TcnConfig = {
@@ -125,11 +136,12 @@ export function fitDetector(o: FitDetectorOptions): FittedDetector {
     weightDecay: o.weightDecay,
     validationFraction: fraction,
     patience: o.patience,
+    target: forecast,
     kernel: o.kernel,
     clock: o.clock,
     onEpoch: o.onEpoch,
   });
-  const forecaster = new Forecaster(o.channels, normalization, tcn);
+  const forecaster = new Forecaster(o.channels, normalization, tcn, forecast);
   const kernel = typeof o.kernel === 'function' ? o.kernel() : (o.kernel ?? jsGemmKernel);
   const calibration = calibrate(forecaster, o.values, trainRows, o.threshold ?? 'auto', kernel);
   const events = o.events ?? { openAfter: DEFAULT_OPEN_AFTER, closeAfter: DEFAULT_CLOSE_AFTER };
@@ -140,6 +152,7 @@ export function fitDetector(o: FitDetectorOptions): FittedDetector {
     channels: o.channels,
     normalization,
     tcn,
+    forecast,
     calibration,
     events,
     training: {

@@ -4,20 +4,37 @@ import type { Tcn } from '../nn/tcn.js';
 import type { TcnBatchStream, TcnStreamSnapshot } from '../nn/tcn-stream.js';
 import { normalizeReading, type Normalization } from './normalization.js';
 
+/** What the TCN's output at t stands for. */
+export type ForecastKind =
+  /** The normalised reading at t + 1 itself: `x̂[t+1] = y[t]`. */
+  | 'level'
+  /** The change from the reading at t: `x̂[t+1] = x[t] + y[t]` (persistence is the starting point). */
+  | 'delta';
+
+/** Every {@link ForecastKind}, in the order they were introduced. */
+export const FORECAST_KINDS: readonly ForecastKind[] = ['level', 'delta'];
+
+/** What a model forecasts when nothing says otherwise (model files written before the option). */
+export const DEFAULT_FORECAST_KIND: ForecastKind = 'level';
+
 /**
- * A next-reading forecaster: normalisation followed by a TCN whose output at t forecasts the
- * normalised reading at t + 1. It serves every door (offline commands, live service, replay)
- * through {@link ForecastBatch}.
+ * A next-reading forecaster: normalisation followed by a TCN whose output at t gives the forecast
+ * of the normalised reading at t + 1, either directly (`'level'`) or as the change from the
+ * reading at t (`'delta'`). It serves every door (offline commands, live service, replay) through
+ * {@link ForecastBatch}.
  */
 export class Forecaster {
   readonly channels: readonly string[];
   readonly receptiveField: number;
 
+  /** @throws Error when the TCN, the normalisation and the channel names disagree, or `forecast` is unknown. */
   constructor(
     channels: readonly string[],
     readonly normalization: Normalization,
     readonly tcn: Tcn,
+    readonly forecast: ForecastKind = DEFAULT_FORECAST_KIND,
   ) {
+    if (!FORECAST_KINDS.includes(forecast)) throw new Error(`Forecaster: forecast must be one of ${FORECAST_KINDS.join(', ')}, got '${String(forecast)}'`);
     const C = channels.length;
     const a = tcn.architecture;
     if (a.inChannels !== C || a.outChannels !== C) {
@@ -46,7 +63,8 @@ export interface ForecastSnapshot {
 /**
  * Many forecast streams advanced together. For each observed reading it yields the residual
  * `normalised reading − forecast made at the previous reading` and then advances the TCN, so the
- * forecast of the next reading is ready. A residual is valid once the stream had seen a full
+ * forecast of the next reading is ready (the TCN output, plus the normalised reading just
+ * observed for a `'delta'` model). A residual is valid once the stream had seen a full
  * receptive field before the reading (`ready`).
  */
 export class ForecastBatch {
@@ -55,6 +73,7 @@ export class ForecastBatch {
   readonly receptiveField: number;
   private readonly stream: TcnBatchStream;
   private readonly norm: Normalization;
+  private readonly delta: boolean;
   /** `[capacity, C]` pending forecasts. */
   private readonly forecasts: Float32Array;
   private xs = new Float32Array(0);
@@ -65,6 +84,7 @@ export class ForecastBatch {
     this.capacity = capacity;
     this.receptiveField = model.receptiveField;
     this.norm = model.normalization;
+    this.delta = model.forecast === 'delta';
     this.stream = model.tcn.createBatchStream(capacity, kernel);
     this.forecasts = new Float32Array(capacity * this.channels);
   }
@@ -99,8 +119,10 @@ export class ForecastBatch {
       ready[i] = ok ? 1 : 0;
       for (let c = 0; c < C; c++) residuals[i * C + c] = ok ? (xs[i * C + c] as number) - (this.forecasts[slot * C + c] as number) : 0;
     }
-    this.stream.stepSlots(slots, count, xs, this.ys);
-    for (let i = 0; i < count; i++) this.forecasts.set(this.ys.subarray(i * C, (i + 1) * C), (slots[i] as number) * C);
+    const ys = this.ys;
+    this.stream.stepSlots(slots, count, xs, ys);
+    if (this.delta) for (let i = 0; i < count * C; i++) ys[i] = (ys[i] as number) + (xs[i] as number);
+    for (let i = 0; i < count; i++) this.forecasts.set(ys.subarray(i * C, (i + 1) * C), (slots[i] as number) * C);
   }
 
   /** The pending normalised forecast of slot `slot`'s next reading, `[C]` (a view; copy to keep). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTIVATION_NAMES, type ActivationName } from '../nn/activations.js';
 import { TCN_LIMITS } from '../nn/tcn.js';
+import { DEFAULT_FORECAST_KIND, FORECAST_KINDS, type ForecastKind } from './forecaster.js';
 
 /** The `format` value every convwatch model.json carries. */
 export const MODEL_FORMAT = 'convwatch-model';
@@ -44,6 +45,8 @@ export const modelManifestSchema = z
       kernelSize: z.number().int().min(1).max(TCN_LIMITS.maxKernelSize),
       dilations: z.array(z.number().int().min(1).max(TCN_LIMITS.maxDilation)).min(1).max(TCN_LIMITS.maxBlocks),
       activation: activationSchema,
+      /** What the output stands for; absent in files written before the option, which are `'level'`. */
+      forecast: z.enum(FORECAST_KINDS as unknown as [ForecastKind, ...ForecastKind[]]).default(DEFAULT_FORECAST_KIND),
     }),
     receptiveField: z.number().int().min(1).max(TCN_LIMITS.maxReceptiveField),
     score: z.object({ method: z.literal('mean-z2'), center: z.array(float32), scale: z.array(positiveFloat32) }),

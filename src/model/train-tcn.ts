@@ -3,6 +3,7 @@ import { Rng } from '../nn/random.js';
 import type { Tcn } from '../nn/tcn.js';
 import { TcnTrainWorkspace } from '../nn/tcn-train.js';
 import { Adam } from './adam.js';
+import { DEFAULT_FORECAST_KIND, FORECAST_KINDS, type ForecastKind } from './forecaster.js';
 
 /** Which weights the model keeps when training ends. */
 export type RestoreWeights =
@@ -31,6 +32,7 @@ export const TRAIN_TCN_DEFAULTS = {
   patience: 5,
   minDelta: 0,
   restore: 'best',
+  target: DEFAULT_FORECAST_KIND,
 } as const;
 
 /** Progress after one epoch. */
@@ -96,6 +98,12 @@ export interface TrainTcnOptions {
   /** Default `'best'`. */
   restore?: RestoreWeights;
   /**
+   * What the output at t is trained to be: `'level'`, the normalised reading at t + 1; `'delta'`,
+   * its change `x[t+1] − x[t]` from the reading at t (serve with a `'delta'` Forecaster). Default
+   * `'level'`.
+   */
+  target?: ForecastKind;
+  /**
    * Matrix kernel for the products, or a factory called once per optimisation step and once per
    * validation pass. Use a factory for kernels whose packed matrices are never freed (wasm-simd:
    * its memory grows with every pack), so each step's matrices go with its kernel. Default the
@@ -144,8 +152,9 @@ export interface TrainTcnResult {
 
 /**
  * Sum of squared forecast errors over the positions `t ∈ [from[n], to[n])` of each window `n`:
- * the forecast at `t` (`forecast[(n·L + t)·C + c]`) against the input at `t + 1`. All other
- * positions are masked out. If `grad` is given, it receives `gradScale·2·(forecast − target)` at
+ * the output at `t` (`forecast[(n·L + t)·C + c]`) against the input at `t + 1` (`target`
+ * `'level'`, the default) or against the change `input[t + 1] − input[t]` (`'delta'`). All other
+ * positions are masked out. If `grad` is given, it receives `gradScale·2·(output − target)` at
  * the included positions and 0 everywhere else (rows `[(n, t), C]`).
  * @throws Error if a range leaves `[0, L − 1)`.
  */
@@ -159,7 +168,9 @@ export function maskedForecastLoss(
   to: Int32Array,
   grad: Float32Array | null,
   gradScale: number,
+  target: ForecastKind = DEFAULT_FORECAST_KIND,
 ): number {
+  const delta = target === 'delta';
   if (grad !== null) grad.fill(0, 0, batch * length * channels);
   let sum = 0;
   for (let n = 0; n < batch; n++) {
@@ -168,7 +179,8 @@ export function maskedForecastLoss(
     if (!(a >= 0 && a <= b && b <= length - 1)) throw new Error(`maskedForecastLoss: window ${n} range [${a}, ${b}) must lie in [0, ${length - 1})`);
     const base = n * length * channels;
     for (let i = base + a * channels, end = base + b * channels; i < end; i++) {
-      const e = forecast[i] - input[i + channels];
+      // The delta target is formed in double precision, like the level error itself.
+      const e = delta ? forecast[i] - (input[i + channels] - input[i]) : forecast[i] - input[i + channels];
       sum += e * e;
       if (grad !== null) grad[i] = 2 * gradScale * e;
     }
@@ -237,9 +249,11 @@ function planTraining(o: TrainTcnOptions): TrainTcnPlan {
 }
 
 /**
- * Trains a TCN forecaster in place on one normalised multichannel series: the forecast at each
- * position is compared with the next reading of every channel (mean squared error), on windows of
- * the series, with Adam.
+ * Trains a TCN forecaster in place on one normalised multichannel series: the output at each
+ * position is compared with the next reading of every channel (`target` `'level'`) or with its
+ * change from the current reading (`'delta'`), as a mean squared error, on windows of the series,
+ * with Adam. For `'delta'` the error of `x[t] + y[t]` against `x[t+1]` is the same number, so
+ * training and validation losses of both targets are forecast MSEs in normalised units.
  *
  * Training ≡ serving: the loss covers only positions `t ≥ receptiveField − 1` of each window,
  * whose receptive field lies inside the window, so the trained function is exactly the streamed
@@ -272,6 +286,8 @@ export function trainTcn(options: TrainTcnOptions): TrainTcnResult {
   const minDelta = numberOption('minDelta', options.minDelta ?? TRAIN_TCN_DEFAULTS.minDelta, (x) => x >= 0, 'a finite number ≥ 0');
   const restore = options.restore ?? TRAIN_TCN_DEFAULTS.restore;
   if (restore !== 'best' && restore !== 'last') throw new Error(`trainTcn: restore must be 'best' or 'last', got '${String(restore)}'`);
+  const target = options.target ?? TRAIN_TCN_DEFAULTS.target;
+  if (!FORECAST_KINDS.includes(target)) throw new Error(`trainTcn: target must be one of ${FORECAST_KINDS.join(', ')}, got '${String(target)}'`);
   const k = options.kernel ?? jsGemmKernel;
   const kernelFor: () => GemmKernel = typeof k === 'function' ? k : () => k;
   const clock = options.clock;
@@ -324,7 +340,7 @@ export function trainTcn(options: TrainTcnOptions): TrainTcnResult {
         p0 += count;
       }
       const y = ws.forwardRows(x, nb, len, { dropout: 0, rng: noRng, kernel });
-      sum += maskedForecastLoss(y, x, nb, len, C, from, to, null, 0);
+      sum += maskedForecastLoss(y, x, nb, len, C, from, to, null, 0, target);
     }
     return sum / (plan.validationRows * C);
   };
@@ -358,7 +374,7 @@ export function trainTcn(options: TrainTcnOptions): TrainTcnResult {
         terms += (e - a) * C;
       }
       const y = ws.forwardRows(x, nb, W, { dropout, rng, kernel: kernelFor() });
-      const sum = maskedForecastLoss(y, x, nb, W, C, from, to, gradY, 1 / terms);
+      const sum = maskedForecastLoss(y, x, nb, W, C, from, to, gradY, 1 / terms, target);
       if (!Number.isFinite(sum)) {
         throw new Error(`trainTcn: loss became ${sum} at epoch ${epoch}, batch ${batch}; lower learningRate or set clipNorm`);
       }

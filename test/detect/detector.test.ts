@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrate } from '../../src/detect/calibrate.js';
 import { Detector } from '../../src/detect/detector.js';
 import { manifestOf } from '../../src/detect/detector-manifest.js';
+import { fitDetector } from '../../src/detect/fit-detector.js';
 import { loadModel, saveModel, tryLoadModel } from '../../src/io/model-dir.js';
 import { Forecaster } from '../../src/model/forecaster.js';
 import { ModelFileError, parseModelManifest, type ModelManifest } from '../../src/model/model-manifest.js';
@@ -136,6 +137,33 @@ describe('model directory', () => {
       const b = s2.push(series.subarray(t * C, (t + 1) * C), t).score;
       expect(Object.is(a, b) || a === b).toBe(true);
     }
+  });
+
+  it("round-trips a 'delta' model: architecture.forecast is saved and the loaded model scores identically", async () => {
+    const fitted = fitDetector({ name: 'delta', channels: CHANNELS, values: normalSeries(500, 7), seed: 3, hiddenChannels: 4, kernelSize: 2, dilations: [1, 2], epochs: 2, forecast: 'delta', createdAt: '2026-11-22T00:00:00Z' });
+    expect(fitted.manifest.architecture.forecast).toBe('delta');
+    expect(fitted.detector.forecaster.forecast).toBe('delta');
+    const deltaDir = join(dir, 'delta');
+    await saveModel(deltaDir, fitted.manifest, fitted.tcn);
+    expect((JSON.parse(await readFile(join(deltaDir, 'model.json'), 'utf8')) as ModelManifest).architecture.forecast).toBe('delta');
+    const loaded = await loadModel(deltaDir);
+    expect(loaded.forecaster.forecast).toBe('delta');
+    // The same weights served as 'level' give other scores, so equality below is not vacuous.
+    const asLevel = new Detector({ ...fitted.detector, manifest: fitted.manifest, forecaster: new Forecaster(CHANNELS, fitted.detector.forecaster.normalization, fitted.tcn, 'level') });
+    const series = normalSeries(120, 8);
+    const s1 = fitted.detector.createStream();
+    const s2 = loaded.createStream();
+    const s3 = asLevel.createStream();
+    let differs = 0;
+    for (let t = 0; t < 120; t++) {
+      const x = series.subarray(t * C, (t + 1) * C);
+      const a = s1.push(x, t).score;
+      const b = s2.push(x, t).score;
+      const c = s3.push(x, t).score;
+      expect(Object.is(a, b) || a === b).toBe(true);
+      if (Number.isFinite(a) && a !== c) differs++;
+    }
+    expect(differs).toBeGreaterThan(100);
   });
 
   it('rejects a wrong version, a bad field, mismatched weights and a missing file, naming file and field', async () => {
