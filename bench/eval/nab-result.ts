@@ -1,3 +1,4 @@
+import type { ForecastKind } from '../../src/model/forecaster.js';
 /**
  * Shape of bench/eval/results/nab*.json, written by bench/eval/nab.ts and rendered by
  * bench/eval/nab-tables.ts.
@@ -20,6 +21,8 @@ export interface NabDetectorConfig {
   readonly openAfter: number;
   readonly closeAfter: number;
   readonly seed: number;
+  /** fitDetector's `forecast`; absent in results recorded before the option (they were `'level'`). */
+  readonly forecast?: ForecastKind;
 }
 
 /** A detector's NAB outcome on one file under one profile. */

@@ -109,7 +109,7 @@ export function nabTables(r: NabResult): string {
   const c = r.config;
   const summary =
     `protocol ${r.protocol}; config hidden ${c.hiddenChannels}, kernel ${c.kernelSize}, dilations ${c.dilations === null ? 'default (shortened)' : c.dilations.join(',')}, ` +
-    `epochs ≤ ${c.epochs}, events ${c.openAfter}/${c.closeAfter}, seed ${c.seed}; ${r.files.length} files, ${errors} failed to fit; ` +
+    `epochs ≤ ${c.epochs}, events ${c.openAfter}/${c.closeAfter}, seed ${c.seed}, forecast ${c.forecast ?? 'level'}; ${r.files.length} files, ${errors} failed to fit; ` +
     `wall ${(r.timing.totalMs / 1000).toFixed(0)} s (fit ${(r.timing.fitMs / 1000).toFixed(0)} s, scoring ${(r.timing.scoreMs / 1000).toFixed(0)} s)`;
   return [corpus, '', sweep, '', oracle, '', byCategory, '', perFile, '', summary].join('\n');
 }

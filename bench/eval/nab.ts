@@ -23,7 +23,8 @@ import { parseArgs } from 'node:util';
 import { scoringKernel, trainingKernel } from '../../src/cli/kernels.js';
 import { Detector, type EventPolicy } from '../../src/detect/detector.js';
 import { evaluate, eventStarts } from '../../src/detect/evaluate.js';
-import { fitDetector } from '../../src/detect/fit-detector.js';
+import { DEFAULT_FIT_FORECAST, fitDetector } from '../../src/detect/fit-detector.js';
+import { FORECAST_KINDS, type ForecastKind } from '../../src/model/forecaster.js';
 import { nabCorpusScore } from '../../src/detect/nab-corpus-score.js';
 import { NAB_PROFILES } from '../../src/detect/nab-profiles.js';
 import { nabProbationaryRows, type NabFileInput } from '../../src/detect/nab-score.js';
@@ -34,7 +35,7 @@ import { staticZScoreFlags, staticZScores } from './static-zscore.js';
 import { streamRows } from './stream-rows.js';
 
 /** The chosen configuration (see docs/evaluation.md for how it was chosen). */
-const DEFAULT_CONFIG: NabDetectorConfig = { hiddenChannels: 16, kernelSize: 3, dilations: null, epochs: 30, openAfter: 1, closeAfter: 288, seed: 1 };
+const DEFAULT_CONFIG: NabDetectorConfig = { hiddenChannels: 16, kernelSize: 3, dilations: null, epochs: 30, openAfter: 1, closeAfter: 288, seed: 1, forecast: DEFAULT_FIT_FORECAST };
 /** closeAfter values the subset comparison tried; all are also run on the whole corpus. */
 const DEFAULT_SWEEP = [3, 12, 72, 288];
 const Z_BASELINES = [3, 4] as const;
@@ -54,6 +55,13 @@ function intList(text: string | undefined, name: string, fallback: readonly numb
   return text === undefined ? [...fallback] : text.split(',').map((s) => intOption(s, name, 1));
 }
 
+function forecastOption(v: string | undefined, fallback: ForecastKind): ForecastKind {
+  if (v === undefined) return fallback;
+  const k = FORECAST_KINDS.find((f) => f === v);
+  if (k === undefined) throw new Error(`--forecast must be one of ${FORECAST_KINDS.join(', ')}, got '${v}'`);
+  return k;
+}
+
 function configFrom(a: Record<string, string | boolean | undefined>): NabDetectorConfig {
   const d = DEFAULT_CONFIG;
   const str = (k: string): string | undefined => (typeof a[k] === 'string' ? (a[k] as string) : undefined);
@@ -65,6 +73,7 @@ function configFrom(a: Record<string, string | boolean | undefined>): NabDetecto
     openAfter: intOption(str('open-after'), 'open-after', d.openAfter),
     closeAfter: intOption(str('close-after'), 'close-after', d.closeAfter),
     seed: intOption(str('seed'), 'seed', d.seed),
+    forecast: forecastOption(str('forecast'), d.forecast ?? DEFAULT_FIT_FORECAST),
   };
 }
 
@@ -120,6 +129,7 @@ function runFile(f: NabFile, protocol: NabTrainProtocol, c: NabDetectorConfig, c
       kernelSize: c.kernelSize,
       ...(c.dilations === null ? {} : { dilations: c.dilations }),
       epochs: c.epochs,
+      ...(c.forecast === undefined ? {} : { forecast: c.forecast }),
       events: { openAfter: c.openAfter, closeAfter: c.closeAfter },
       kernel: trainingKernel(),
       clock: () => performance.now(),
@@ -211,6 +221,7 @@ async function main(): Promise<void> {
       'close-after': { type: 'string' },
       sweep: { type: 'string' },
       seed: { type: 'string' },
+      forecast: { type: 'string' },
       out: { type: 'string' },
     },
   });

@@ -14,7 +14,7 @@
  *   from 160 to the first flag), ROC AUC against test-fault00; false-alarm rate over all of
  *   test-fault00.csv.
  *
- * `npx tsx bench/eval/tep.ts [--data DIR] [--seeds 1,2,3,4,5] [--out FILE]` — writes
+ * `npx tsx bench/eval/tep.ts [--data DIR] [--seeds 1,2,3,4,5] [--forecast level|delta] [--out FILE]` — writes
  * bench/eval/results/tep.json and prints the markdown tables of docs/evaluation.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -23,7 +23,8 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { scoringKernel, trainingKernel } from '../../src/cli/kernels.js';
 import { evaluate } from '../../src/detect/evaluate.js';
-import { fitDetector } from '../../src/detect/fit-detector.js';
+import { DEFAULT_FIT_FORECAST, fitDetector } from '../../src/detect/fit-detector.js';
+import { FORECAST_KINDS, type ForecastKind } from '../../src/model/forecaster.js';
 import { readCsvTable, type CsvTable } from '../../src/io/csv-table.js';
 import { controlLimit, fitPcaMonitor, pcaStatistics } from './pca-monitor.js';
 import { rocAuc } from './roc-auc.js';
@@ -129,7 +130,7 @@ function runPca(train: CsvTable, tests: Map<string, CsvTable>, normal: CsvTable)
   return { components: pca.components, componentsHeldOut: pcaHo.components, t2Limit, qLimit, t2LimitHeldOut, qLimitHeldOut, fault00, perFault };
 }
 
-function runConvwatch(seed: number, train: CsvTable, tests: Map<string, CsvTable>, normal: CsvTable): ConvwatchRun {
+function runConvwatch(seed: number, forecast: ForecastKind, train: CsvTable, tests: Map<string, CsvTable>, normal: CsvTable): ConvwatchRun {
   const C = train.channels.length;
   const tFit = performance.now();
   const fitted = fitDetector({
@@ -137,6 +138,7 @@ function runConvwatch(seed: number, train: CsvTable, tests: Map<string, CsvTable
     channels: train.channels,
     values: train.values,
     seed,
+    forecast,
     kernel: trainingKernel(),
     clock: () => performance.now(),
     createdAt: new Date().toISOString(),
@@ -187,11 +189,14 @@ async function main(): Promise<void> {
     options: {
       data: { type: 'string', default: '/work/shared/data' },
       seeds: { type: 'string', default: '1,2,3,4,5' },
+      forecast: { type: 'string', default: DEFAULT_FIT_FORECAST },
       out: { type: 'string', default: new URL('./results/tep.json', import.meta.url).pathname },
     },
   });
   const seeds = String(a.seeds).split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new Error(`--seeds: expected non-negative integers separated by commas, got '${a.seeds}'`);
+  const forecast = FORECAST_KINDS.find((f) => f === a.forecast);
+  if (forecast === undefined) throw new Error(`--forecast must be one of ${FORECAST_KINDS.join(', ')}, got '${a.forecast}'`);
   const out = String(a.out);
   const dir = `${a.data}/tep`;
   const t0 = performance.now();
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
   const pca = runPca(train, tests, normal);
   const runs: ConvwatchRun[] = [];
   for (const seed of seeds) {
-    const run = runConvwatch(seed, train, tests, normal);
+    const run = runConvwatch(seed, forecast, train, tests, normal);
     runs.push(run);
     process.stderr.write(`seed ${seed}: fit ${(run.fitMs / 1000).toFixed(1)} s, score ${(run.scoreMs / 1000).toFixed(1)} s, threshold ${run.threshold.value.toFixed(3)}, fault00 flagged ${(100 * run.fault00.event).toFixed(1)} %\n`);
   }
@@ -219,7 +224,7 @@ async function main(): Promise<void> {
       auc: `ROC AUC of the scores of rows >= ${FAULT_ROW} against all rows of test-fault00.csv (PCA: the held-out model)`,
       pca: `${PCA_VARIANCE_KEPT * 100} % of the variance; limits = ${PCA_LIMIT_Q} empirical quantile; heldOut: fit on the first ${100 - HELD_OUT_FRACTION * 100} %, limits from the last ${HELD_OUT_FRACTION * 100} %; in-sample: fit and limits on all rows`,
     },
-    config: { detector: 'fitDetector defaults (hidden 32, kernel 3, dilations shortened for the data, 30 epochs with early stopping, threshold auto, events openAfter 1 / closeAfter 3)', seeds },
+    config: { detector: 'fitDetector defaults (hidden 32, kernel 3, dilations shortened for the data, 30 epochs with early stopping, threshold auto, events openAfter 1 / closeAfter 3)', forecast, seeds },
     pca,
     convwatch: runs,
     timing: { readMs, totalMs: performance.now() - t0 },
