@@ -116,6 +116,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
             batchSize: config.influx.batchSize,
             flushIntervalMs: config.influx.flushIntervalMs,
             requestTimeoutMs: config.influx.timeoutMs,
+            backoff: { initialDelayMs: config.influx.retryInitialMs, maxDelayMs: config.influx.retryMaxMs },
             logger: sinkLog,
             onConfirmed,
           })

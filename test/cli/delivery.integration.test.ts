@@ -68,7 +68,7 @@ describe('delivery guarantees of convwatch run (real Mosquitto, VictoriaMetrics,
         subscriptions: [{ topic: `${name}/{device}/telemetry`, codec: 'json-object' }],
         models: [{ name: 'demo', path: join(REPO, 'models/demo') }],
         output: { kind: 'influx', measurement },
-        influx: { url: vm().url, org: 'o', bucket: 'b', flushIntervalMs: 50, spool: { dir: join(dir, `${name}-spool`) } },
+        influx: { url: vm().url, org: 'o', bucket: 'b', flushIntervalMs: 50, retryInitialMs: 100, retryMaxMs: 1000, spool: { dir: join(dir, `${name}-spool`) } },
         state: { checkpointDir: join(dir, `${name}-checkpoints`), checkpointIntervalMs: 1000 },
         http: { enabled: false },
         pipeline: { maxClockSkewMs: 0 },
@@ -139,6 +139,29 @@ describe('delivery guarantees of convwatch run (real Mosquitto, VictoriaMetrics,
     await broker().restart();
     await publish('br', 300, 600);
     const n = await waitFor('1200 points', () => vm().countPoints('br_threshold'), (x) => x >= 1200);
+    expect(n).toBe(1200);
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+  });
+
+  it('the TSDB down mid-stream: points wait in the spool and all arrive after it is back', { timeout: 90_000 }, async () => {
+    const logs: string[] = [];
+    const config = await writeConfig('out', 'out');
+    const child = await startServiceProcess(config, logs);
+    await publish('out', 0, 200);
+    await waitFor('400 points before the outage', () => vm().countPoints('out_threshold'), (n) => n === 400);
+    // A graceful stop (VictoriaMetrics persists what it accepted; after SIGKILL it loses its own
+    // recent in-memory data, which would hide what this test is about).
+    process.kill(vm().pid()!, 'SIGTERM');
+    await waitFor('the TSDB to stop', async () => vm().isRunning(), (r) => !r);
+    await publish('out', 200, 600); // scored and spooled while the TSDB is away
+    await new Promise((r) => setTimeout(r, 3000));
+    await vm().restart();
+    const n = await waitFor("1200 points", () => vm().countPoints("out_threshold"), (x) => x >= 1200).catch(async (e: Error) => {
+      const series = await vm().exportSeries('out_threshold');
+      const detail = series.map((x) => `${x.metric['device']}: ${x.values.length} points, first ${x.timestamps[0]} last ${x.timestamps[x.timestamps.length - 1]}`).join('; ');
+      throw new Error(`${e.message}\n${detail}\n${logs.join('').split('\n').filter((l) => l.includes('sink') || l.includes('warn') || l.includes('error')).slice(-20).join('\n')}`);
+    });
     expect(n).toBe(1200);
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
