@@ -144,6 +144,17 @@ describe('convwatch run against real Mosquitto and VictoriaMetrics', () => {
     const after = ready!.timestamps.map((ts, i) => [ts, ready!.values[i]!] as const).filter(([ts]) => ts >= rec.devices[1]!.timesMs[400]!);
     expect(after).toHaveLength(20);
     expect(after.every(([, v]) => v === 1)).toBe(true);
+    // And the resumed scores are those of an uninterrupted stream over all 420 readings.
+    const detector = await loadModel(MODEL_DIR);
+    const d = rec.devices.find((x) => x.id === 'pump-b')!;
+    const stream = detector.createStream();
+    const C = rec.channels.length;
+    const expected = new Map<number, number>();
+    for (let t = 0; t < 420; t++) expected.set(d.timesMs[t]!, stream.push(d.values.subarray(t * C, (t + 1) * C), d.timesMs[t]!).score);
+    const [scores] = await vm().exportSeries('anomaly_score{device="pump-b"}');
+    const resumed = scores!.timestamps.map((ts, i) => [ts, scores!.values[i]!] as const).filter(([ts]) => ts >= d.timesMs[400]!);
+    expect(resumed).toHaveLength(20);
+    for (const [ts, v] of resumed) expect(Math.abs(v - expected.get(ts)!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(expected.get(ts)!)));
     await run.stop('test');
   });
 });
