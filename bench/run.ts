@@ -7,10 +7,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { runConvBench } from './conv-bench.js';
 import { runTrainBench } from './train-bench.js';
+import { runE2eBench } from './e2e-bench.js';
 
 const suites: Record<string, (o: { quick: boolean }) => Promise<unknown>> = {
   conv: runConvBench,
   train: runTrainBench,
+  e2e: runE2eBench,
 };
 
 async function main(): Promise<void> {
