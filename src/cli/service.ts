@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { createDeviceSelector } from '../config/device-pattern.js';
-import { subscriptionFilters } from '../config/partition.js';
+import { devicePartition, subscriptionFilters } from '../config/partition.js';
 import type { Config } from '../config/resolve-config.js';
 import { modelNameOf } from '../config/config-schema.js';
 import { compileTopicTemplate } from '../config/topic-template.js';
@@ -35,6 +35,8 @@ export interface RunningService {
 /** A snapshot of what the service has done. */
 export interface ServiceStatus {
   received: number;
+  /** Messages of devices another instance owns (hash partitions), acknowledged and skipped. */
+  otherPartition: number;
   scored: number;
   deadLetters: number;
   alerts: number;
@@ -89,7 +91,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
 
     // Metrics and counters.
     const metrics = createServiceMetrics();
-    const status: ServiceStatus = { received: 0, scored: 0, deadLetters: 0, alerts: 0, activeDevices: 0, openAnomalies: new Map(), points: { written: 0, confirmed: 0, failed: 0 } };
+    const status: ServiceStatus = { received: 0, otherPartition: 0, scored: 0, deadLetters: 0, alerts: 0, activeDevices: 0, openAnomalies: new Map(), points: { written: 0, confirmed: 0, failed: 0 } };
 
     // Directories the service writes to are created up front, so a fresh machine needs nothing.
     await mkdir(config.state.checkpointDir, { recursive: true });
@@ -263,16 +265,28 @@ export async function startService(config: Config, log: Logger, now: () => numbe
       cleanups.push(() => server.close());
     }
 
+    // Hash partitions: every instance subscribes to everything and keeps the devices whose id
+    // hashes to its index; the others' messages are acknowledged and counted, not processed.
+    const partition = config.partition;
+    const ownsDevice = partition.kind === 'hash' ? (device: string): boolean => devicePartition(device, partition.count) === partition.index : (): boolean => true;
+
     // Go.
     let seq = 0;
     await source.start((topic, payload, receivedAtMs) => {
+      if (partition.kind === 'hash') {
+        const route = codecFor(topic);
+        if (route !== null && !ownsDevice(route.match.device)) {
+          status.otherPartition++;
+          return;
+        }
+      }
       status.received++;
       return new Promise<void>((resolve) => {
         const message: InboundMessage = { topic, payload, receivedAtMs, seq: seq++, ack: resolve };
         pipeline.push(message);
       });
     });
-    log.info({ broker: config.mqtt.url, models: [...detectors.keys()], output: out.kind, http: httpUrl }, 'convwatch running');
+    log.info({ broker: config.mqtt.url, models: [...detectors.keys()], output: out.kind, http: httpUrl, partition: partition.kind === 'hash' ? `${partition.index}/${partition.count}` : partition.kind }, 'convwatch running');
     const timer = setInterval(() => {
       if (pipeline.stats().pendingWrites === 0) void writeCheckpoints();
     }, config.state.checkpointIntervalMs);
