@@ -90,7 +90,7 @@ export function parseUnitFile(text: string, source: string): UnitEntry[] {
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     let line = (lines[i] ?? '').trim();
-    while (line.endsWith('\\') && i + 1 < lines.length) line = `${line.slice(0, -1)} ${(lines[++i] ?? '').trim()}`;
+    while (line.endsWith('\\') && i + 1 < lines.length) line = `${line.slice(0, -1).trimEnd()} ${(lines[++i] ?? '').trim()}`;
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const header = /^\[([A-Za-z]+)\]$/.exec(line);
     if (header !== null) {
