@@ -179,7 +179,9 @@ export async function startService(config: Config, log: Logger, now: () => numbe
           status.points.written += records.length;
           for (const p of points) {
             status.scored += p.ready ? 1 : 0;
-            metrics.forModel(p.model).readingsScored(p.ready ? 1 : 0);
+            const mm = metrics.forModel(p.model);
+            mm.readingsReceived(1);
+            mm.readingsScored(p.ready ? 1 : 0);
             if (p.event !== null && config.alerts.enabled) {
               const d = detectors.get(p.model) as Detector;
               const m = alertMessage(p.event, { device: p.device, model: p.model, tags: p.tags, channels: d.channels, threshold: p.threshold, topicTemplate: config.alerts.topic });
@@ -291,6 +293,18 @@ export async function startService(config: Config, log: Logger, now: () => numbe
       if (pipeline.stats().pendingWrites === 0) void writeCheckpoints();
     }, config.state.checkpointIntervalMs);
     timer.unref();
+    // Gauges and the sink's counters, sampled once a second (counters as deltas).
+    let seen = { failed: 0, spoolFull: 0 };
+    const gauges = setInterval(() => {
+      for (const [name, m] of pipeline.models) metrics.forModel(name).setActiveDevices(m.slots.size);
+      const st = sink.stats();
+      metrics.setPointsBuffered(st.bufferedPoints);
+      const spoolFull = st.dropped['spool-full'] ?? 0;
+      if (st.failed > seen.failed) metrics.pointsFailed(st.failed - seen.failed);
+      if (spoolFull > seen.spoolFull) metrics.pointsDropped('spool-full', spoolFull - seen.spoolFull);
+      seen = { failed: st.failed, spoolFull };
+    }, 1000);
+    gauges.unref();
 
     let stopping: Promise<{ unconfirmed: number }> | null = null;
     return {
@@ -303,6 +317,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
         stopping ??= (async () => {
           log.info({ reason }, 'stopping: intake off, draining');
           clearInterval(timer);
+          clearInterval(gauges);
           await source.stopIntake();
           await pipeline.complete();
           const { unconfirmed } = await sink.close(config.state.shutdownTimeoutMs);

@@ -108,6 +108,10 @@ describe('convwatch run against real Mosquitto and VictoriaMetrics', () => {
     expect(start?.topic).toBe('convwatch/alerts/pump-a');
     expect(start?.body.topChannels[0]?.channel).toBe('pressure_bar');
     await waitFor('two dead letters', async () => deadLetters.length, (n) => n === 2);
+    const scrape = await (await fetch(`${run.service.httpUrl}/metrics`)).text();
+    expect(scrape).toMatch(/convwatch_readings_total\{model="demo"\} 800/);
+    expect(scrape).toMatch(/convwatch_dead_letters_total\{reason="invalid-json"\} 1/);
+    expect(scrape).toMatch(/convwatch_alerts_total\{kind="start"\} [1-9]/);
     expect(deadLetters.map((d) => d.reason).sort()).toEqual(['invalid-json', 'not-a-number']);
     // The token appears nowhere the service could have logged it: it is not even in the status.
     expect(JSON.stringify(run.service.status(), (_k, v: unknown) => (v instanceof Map ? [...v] : v))).not.toContain('test-token-never-logged');
