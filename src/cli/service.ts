@@ -207,6 +207,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
         idleEvictionMs: config.pipeline.idleEvictionMs,
         timestamp: 'payload',
         maxPayloadBytes: Math.max(...config.subscriptions.map((s) => s.maxPayloadBytes)),
+        kernel: scoringKernel(),
       },
     );
 

@@ -1,5 +1,6 @@
 import { asapScheduler, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Detector, DetectorBatch } from '../detect/detector.js';
+import type { GemmKernel } from '../nn/gemm.js';
 import { assemble, type Eviction } from './assemble.js';
 import { chunk } from './chunk.js';
 import type { CodecRoute, TimestampFormat, TimestampSource } from './codecs.js';
@@ -46,6 +47,8 @@ export interface PipelineOptions {
   readonly maxPayloadBytes: number;
   /** Scheduler of time bounds and batching; default asap (a microtask), so one message's points are written before the next message is handled. */
   readonly scheduler?: SchedulerLike;
+  /** Matrix kernel of the detectors' streams; the plain TypeScript one by default (pass the WASM kernel in production). */
+  readonly kernel?: GemmKernel;
 }
 
 /** A running pipeline. Push messages with {@link push}; end with {@link complete}. */
@@ -67,7 +70,7 @@ export interface Pipeline {
 export function createPipeline(deps: PipelineDependencies, o: PipelineOptions): Pipeline {
   const scheduler = o.scheduler ?? asapScheduler;
   const models = new Map<string, { batch: DetectorBatch; slots: DeviceSlots }>();
-  for (const [name, d] of deps.detectors) models.set(name, { batch: d.createBatch(o.maxDevicesPerModel), slots: new DeviceSlots(o.maxDevicesPerModel) });
+  for (const [name, d] of deps.detectors) models.set(name, { batch: d.createBatch(o.maxDevicesPerModel, o.kernel), slots: new DeviceSlots(o.maxDevicesPerModel) });
   const dead = { deadLetter: deps.deadLetter, onCallbackError: (e: unknown, where: string) => deps.onError(e, where) };
   const input = new Subject<InboundMessage>();
   let pushed = 0;
