@@ -2,51 +2,19 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { calibrate } from '../../src/detect/calibrate.js';
 import { Detector, type DetectorBatch, type DetectorSnapshot } from '../../src/detect/detector.js';
-import { manifestOf } from '../../src/detect/detector-manifest.js';
 import type { AnomalyEvent } from '../../src/detect/hysteresis.js';
 import { checkpointLayoutOf, decodeCheckpoint, decodeFloat32, encodeCheckpoint, encodeFloat32, type Checkpoint, type DeviceCheckpoint } from '../../src/io/checkpoint-codec.js';
 import { checkpointFileStem, loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint-store.js';
-import { Forecaster } from '../../src/model/forecaster.js';
-import { fitNormalization } from '../../src/model/normalization.js';
-import { Rng } from '../../src/nn/random.js';
-import { Tcn } from '../../src/nn/tcn.js';
 import { createTempDir, type TempDir } from '../support/temp-dir.js';
+import { buildTinyDetector, normalSeries } from '../support/tiny-detector.js';
 
 const C = 3;
-const CHANNELS = ['temp', 'pressure', 'flow'];
 const SHA = 'ab'.repeat(32);
 const OTHER_SHA = 'cd'.repeat(32);
 
-function normalSeries(rows: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const v = new Float32Array(rows * C);
-  for (let t = 0; t < rows; t++) {
-    v[t * C] = 50 + 5 * Math.sin(t / 10) + 0.2 * rng.normal();
-    v[t * C + 1] = 2700 + 30 * Math.cos(t / 10) + rng.normal();
-    v[t * C + 2] = 10 + 0.5 * Math.sin(t / 10 + 1) + 0.05 * rng.normal();
-  }
-  return v;
-}
-
 function buildDetector(): Detector {
-  const train = normalSeries(600, 1);
-  const normalization = fitNormalization(train, C);
-  const tcn = Tcn.create({ inChannels: C, outChannels: C, hiddenChannels: 4, kernelSize: 2, dilations: [1, 2] }, new Rng(2));
-  const forecaster = new Forecaster(CHANNELS, normalization, tcn);
-  const calibration = calibrate(forecaster, train, 300, { method: 'quantile', q: 0.99, margin: 1.5 });
-  const manifest = manifestOf({
-    name: 'unit',
-    createdAt: '2026-11-22T00:00:00Z',
-    channels: CHANNELS,
-    normalization,
-    tcn,
-    calibration,
-    events: { openAfter: 1, closeAfter: 2 },
-    training: { rows: 600, trainRows: 300, validationRows: 300, calibrationReadings: calibration.readings, epochs: 0, bestEpoch: 0, trainLoss: null, validationLoss: null, seed: 2, durationMs: 0, hyperParameters: {} },
-  });
-  return new Detector({ manifest, name: 'unit', forecaster, residualStats: calibration.residualStats, threshold: calibration.threshold, events: manifest.events });
+  return buildTinyDetector().detector;
 }
 
 interface Row {
