@@ -115,12 +115,12 @@ describe('delivery guarantees of convwatch run (real Mosquitto, VictoriaMetrics,
     await waitFor('some points', () => vm().countPoints('term_threshold'), (n) => n > 200);
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', r));
-    expect(code).toBe(0);
+    expect(code, logs.join('')).toBe(0);
     // Counted right after the exit: what the service accepted is all confirmed, nothing in flight.
     const stopped = /"confirmed":(\d+)[^\n]*"msg":"stopped"/.exec(logs.join(''));
-    expect(stopped).not.toBeNull();
+    expect(stopped, logs.join('')).not.toBeNull();
     const confirmed = Number(stopped![1]);
-    expect(await vm().countPoints('term_threshold')).toBe(confirmed);
+    expect(await vm().countPoints('term_threshold'), logs.join('')).toBe(confirmed);
     expect(logs.join('')).not.toMatch(/"unconfirmed":[1-9]/);
     // Readings published after intake stopped stayed queued in the broker for the session.
     await publishing;
