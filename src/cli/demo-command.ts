@@ -1,7 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import mqtt from 'mqtt';
-import { loadConfig } from '../config/load-config.js';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig, parseConfig } from '../config/load-config.js';
 import { fillTopic } from '../io/alert-message.js';
 import { createSimulator } from '../sim/sensor-simulator.js';
 import { intArg, numberArg } from './cli-args.js';
@@ -39,11 +43,19 @@ export function demoCommand(): Command {
     .option('--influx-org <org>', 'InfluxDB organisation (with --influx-url)')
     .option('--influx-bucket <bucket>', 'InfluxDB bucket (with --influx-url)')
     .action(async (flags: DemoFlags) => {
-      const env: Record<string, string | undefined> = { ...process.env };
+      let config = loadConfig(flags.config).config;
       if (flags.influxUrl !== undefined) {
-        Object.assign(env, { CONVWATCH_OUTPUT__KIND: 'influx', CONVWATCH_INFLUX__URL: flags.influxUrl, CONVWATCH_INFLUX__ORG: flags.influxOrg, CONVWATCH_INFLUX__BUCKET: flags.influxBucket });
+        // The file's output section is replaced (not merged): InfluxDB instead of the local file.
+        const input = parseYaml(await readFile(flags.config, 'utf8')) as Record<string, unknown>;
+        const spool = { dir: join(dirname(config.state.checkpointDir), 'spool') };
+        const r = parseConfig(
+          { ...input, output: { kind: 'influx' }, influx: { url: flags.influxUrl, org: flags.influxOrg, bucket: flags.influxBucket, spool } },
+          process.env,
+          { cwd: dirname(flags.config) },
+        );
+        if (!r.ok) throw new ConfigError(r.issues, flags.config);
+        config = r.config;
       }
-      const { config } = loadConfig(flags.config, env);
       const log = createLogger(process.env['CONVWATCH_LOG_LEVEL'] ?? 'warn');
       const run = await startRun(config, log);
       const topic = config.subscriptions[0]?.topic ?? 'convwatch/demo/{device}/telemetry';
