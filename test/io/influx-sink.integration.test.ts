@@ -15,9 +15,10 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InfluxSink, type InfluxSinkOptions } from '../../src/io/influx-sink.js';
 import type { PointRecord } from '../../src/io/line-protocol.js';
-import type { ConfirmedPoints, SinkLogger, SinkStats } from '../../src/io/point-sink.js';
+import type { ConfirmedPoints, SinkStats } from '../../src/io/point-sink.js';
 import { freePort, LOOPBACK_HOST, useVictoriaMetrics, type VictoriaMetricsServer } from '../support/servers.js';
 import { waitFor } from '../support/wait-for.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** 2024-01-01T00:00:00Z: fixed dates stay inside the test server's 100-year retention. */
@@ -27,21 +28,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 const freshDir = (): string => join(root, `spool-${++dirs}`);
 
-interface LogEntry {
-  level: 'info' | 'warn' | 'error';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-function memoryLogger(): SinkLogger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  return {
-    entries,
-    info: (fields, message) => entries.push({ level: 'info', fields, message }),
-    warn: (fields, message) => entries.push({ level: 'warn', fields, message }),
-    error: (fields, message) => entries.push({ level: 'error', fields, message }),
-  };
-}
 
 /** Point k: device `d(k mod 10)`, time T + k ms (so every (series, time) is distinct), score k/8. */
 function points(measurement: string, from: number, n: number, receivedAtMs?: number): PointRecord[] {

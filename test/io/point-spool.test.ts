@@ -2,29 +2,15 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SinkClock, SinkLogger } from '../../src/io/point-sink.js';
+import type { SinkClock } from '../../src/io/point-sink.js';
 import { COMMITTED_FILE, PointSpool, type PointSpoolOptions } from '../../src/io/point-spool.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
 const root = mkdtempSync(join(tmpdir(), 'convwatch-point-spool-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 const freshDir = (): string => join(root, `spool-${++dirs}`);
 
-interface LogEntry {
-  level: 'info' | 'warn' | 'error';
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-function memoryLogger(): SinkLogger & { entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  return {
-    entries,
-    info: (fields, message) => entries.push({ level: 'info', fields, message }),
-    warn: (fields, message) => entries.push({ level: 'warn', fields, message }),
-    error: (fields, message) => entries.push({ level: 'error', fields, message }),
-  };
-}
 
 /** Virtual time: timers run only when the test calls `advance`. */
 function fakeClock(): SinkClock & { advance(ms: number): void; pending(): number } {

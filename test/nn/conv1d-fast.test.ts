@@ -5,12 +5,8 @@ import { conv1dReference } from '../../src/nn/conv1d-reference.js';
 import type { Conv1dOptions, PaddingMode } from '../../src/nn/conv1d-options.js';
 import { Rng } from '../../src/nn/random.js';
 import { tensor, type Tensor } from '../../src/nn/tensor.js';
+import { randn } from '../support/random-tensor.js';
 
-function randn(rng: Rng, shape: number[]): Tensor {
-  const t = tensor(shape);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = rng.normal();
-  return t;
-}
 
 const FC_SEED = 20261122;
 
