@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { PubackGate, type GateEntry } from './puback-gate.js';
 
 /** What the service needs to know to connect and subscribe. Secrets are passed in, never logged. */
 export interface MqttSourceOptions {
@@ -31,9 +32,10 @@ export interface SourceLogger {
 }
 
 /**
- * Processes one message. The PUBACK is sent when it returns (or its promise resolves); if it
- * throws or rejects, no PUBACK is sent and the broker redelivers the message after a reconnect.
- * mqtt.js handles incoming packets one at a time until this returns: keep it short.
+ * Processes one message. Its PUBACK is sent when it returns (or its promise resolves), after the
+ * PUBACKs of every earlier message; if it throws or rejects, no PUBACK is sent and the broker
+ * redelivers the message after a reconnect. The next message is handed over without waiting for
+ * the promise, so many messages may be in flight (up to the broker's in-flight window).
  */
 export type MessageHandler = (topic: string, payload: Buffer, receivedAtMs: number) => void | Promise<void>;
 
@@ -43,21 +45,31 @@ export interface MqttSourceStats {
   acked: number;
   handlerFailures: number;
   reconnects: number;
+  /** Redelivered messages recognised as already handled on an earlier connection (not processed again). */
+  redeliveries: number;
+  /** QoS-1 messages received on this connection whose PUBACK has not left yet. */
+  heldAcks: number;
 }
 
 /**
  * The MQTT side of the service: one client that subscribes (QoS 1, persistent session) and
- * publishes alerts and dead letters. Acknowledgement is manual: mqtt.js sends a PUBACK when
- * `client.handleMessage` calls back, so the handler runs inside it. The handler is in place
- * before the connection opens: messages a persistent session delivers right after CONNACK are
- * never acknowledged without being handled.
+ * publishes alerts and dead letters. Acknowledgement is deferred: the handler runs inside
+ * `client.handleMessage`, MQTT.js moves on to the next packet at once, and the PUBACK is held by a
+ * {@link PubackGate} until the handler's promise resolves (PUBACKs leave in arrival order, corked
+ * into one socket write per burst). The handler is in place before the connection opens:
+ * messages a persistent session delivers right after CONNACK are never acknowledged without
+ * being handled.
  */
 export class MqttSource {
   private client: MqttClient | null = null;
   private subscribed = false;
   /** While false, messages are left unacknowledged (the broker redelivers them to the session later). */
   private intakeOpen = false;
-  private readonly counters: MqttSourceStats = { received: 0, acked: 0, handlerFailures: 0, reconnects: 0 };
+  private readonly counters: MqttSourceStats = { received: 0, acked: 0, handlerFailures: 0, reconnects: 0, redeliveries: 0, heldAcks: 0 };
+  private readonly gate = new PubackGate();
+  /** Sends a packet past the PUBACK capture (set when the client is created). */
+  private sendPacket: ((packet: unknown) => void) | null = null;
+  private releaseScheduled = false;
 
   constructor(
     private readonly options: MqttSourceOptions,
@@ -74,7 +86,68 @@ export class MqttSource {
   }
 
   stats(): MqttSourceStats {
-    return { ...this.counters };
+    return { ...this.counters, heldAcks: this.gate.held };
+  }
+
+  private runHandler(handler: MessageHandler, topic: string, payload: Buffer, ok: () => void, fail: (e: unknown) => void): void {
+    try {
+      const r = handler(topic, payload, this.now());
+      if (r instanceof Promise) r.then(ok, fail);
+      else ok();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  private logFailure(topic: string, e: unknown): void {
+    this.counters.handlerFailures++;
+    this.log.error({ topic, err: e instanceof Error ? e.message : String(e) }, 'message not processed; left unacknowledged for redelivery');
+  }
+
+  private settle(entry: GateEntry, ok: boolean): void {
+    this.gate.settle(entry, ok);
+    this.scheduleRelease();
+  }
+
+  /** Releases settled PUBACKs once the current burst of packets and settlements is through (one socket write for all). */
+  private scheduleRelease(): void {
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    queueMicrotask(() => {
+      this.releaseScheduled = false;
+      const client = this.client;
+      const send = this.sendPacket;
+      // While disconnected nothing leaves: the entries of a closed connection are redelivered.
+      if (client === null || send === null || !client.connected) return;
+      const pubacks = this.gate.release();
+      if (pubacks.length === 0) return;
+      const stream = client.stream;
+      stream.cork();
+      for (const p of pubacks) send(p);
+      process.nextTick(() => stream.uncork());
+      this.counters.acked += pubacks.length;
+    });
+  }
+
+  /**
+   * Wraps MQTT.js's internal `_sendPacket` so the PUBACK it sends from the `handleMessage`
+   * callback is captured by the gate instead (MQTT.js 5 has no public hook for deferred acks; the
+   * wrapper is checked here so an incompatible MQTT.js fails at start, not silently).
+   */
+  private installPubackCapture(client: MqttClient): void {
+    type SendPacket = (packet: { cmd?: string; messageId?: number }, cb?: (error?: Error) => void, ...rest: unknown[]) => void;
+    const internal = client as unknown as { _sendPacket?: SendPacket };
+    const original = internal._sendPacket;
+    if (typeof original !== 'function') throw new Error('MqttSource: this MQTT.js version has no _sendPacket; deferred acknowledgements need MQTT.js 5.x (tested with 5.16)');
+    const send = original.bind(client) as SendPacket;
+    internal._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd === 'puback' && packet.messageId !== undefined && this.gate.capture(packet.messageId, packet)) {
+        cb?.();
+        return;
+      }
+      send(packet, cb, ...rest);
+    };
+    this.sendPacket = (packet) => send(packet as { cmd?: string });
   }
 
   /**
@@ -117,23 +190,33 @@ export class MqttSource {
       }
       this.counters.received++;
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
-      const ack = (): void => {
-        this.counters.acked++;
+      if (packet.qos !== 1 || packet.messageId === undefined) {
+        // QoS 0: nothing to acknowledge.
+        this.runHandler(handler, packet.topic, payload, () => {}, (e) => this.logFailure(packet.topic, e));
         callback();
-      };
-      const fail = (e: unknown): void => {
-        this.counters.handlerFailures++;
-        this.log.error({ topic: packet.topic, err: e instanceof Error ? e.message : String(e) }, 'message not processed; left unacknowledged for redelivery');
-        callback(e instanceof Error ? e : new Error(String(e)));
-      };
-      try {
-        const r = handler(packet.topic, payload, this.now());
-        if (r instanceof Promise) r.then(ack, fail);
-        else ack();
-      } catch (e) {
-        fail(e);
+        return;
       }
+      const { entry, duplicate } = this.gate.admit(packet.messageId, packet.dup === true, packet.topic, payload);
+      if (duplicate) this.counters.redeliveries++;
+      else
+        this.runHandler(
+          handler,
+          packet.topic,
+          payload,
+          () => this.settle(entry, true),
+          (e) => {
+            this.logFailure(packet.topic, e);
+            this.settle(entry, false);
+          },
+        );
+      // MQTT.js sends the PUBACK from inside this callback: the gate captures it (see the
+      // _sendPacket wrapper) and MQTT.js moves on to the next packet at once.
+      callback();
+      this.scheduleRelease();
     };
+    this.installPubackCapture(client);
+    client.on('connect', (connack) => this.gate.connected(connack.sessionPresent));
+    client.on('close', () => this.gate.connectionClosed());
     client.on('reconnect', () => {
       this.counters.reconnects++;
       this.log.warn({ url: o.url, reconnects: this.counters.reconnects }, 'mqtt reconnecting');

@@ -83,6 +83,60 @@ describe('MqttSource against a real Mosquitto', () => {
     expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
+  it('hands over the next messages before earlier ones are settled, and acknowledges in arrival order', async () => {
+    const resolvers: Array<() => void> = [];
+    const seen: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-deferred'), silent);
+    await source.start(
+      (_t, payload) =>
+        new Promise<void>((resolve) => {
+          seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+          resolvers.push(resolve);
+        }),
+    );
+    await publishMany(broker().url, 'plant/p4/data', 10);
+    // With acks waiting for each handler, only the first message would ever arrive.
+    await waitFor(() => seen.length === 10);
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    for (let i = 9; i >= 1; i--) resolvers[i]?.();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(source.stats()).toMatchObject({ acked: 0, heldAcks: 10 });
+    resolvers[0]?.();
+    await waitFor(() => source!.stats().acked === 10);
+    expect(source.stats().heldAcks).toBe(0);
+    // Every PUBACK reached the broker: after a restart of the session only a new message arrives.
+    await source.close();
+    const after: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-deferred'), silent);
+    await source.start((_t, payload) => {
+      after.push((JSON.parse(payload.toString()) as { i: number }).i);
+    });
+    await publishMany(broker().url, 'plant/p4/data', 1);
+    await waitFor(() => after.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(after).toEqual([0]);
+  });
+
+  it('messages not yet settled when the connection ends are redelivered to the next session', async () => {
+    const seen: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-unsettled'), silent);
+    await source.start((_t, payload) => {
+      seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+      return new Promise<void>(() => {}); // never settles
+    });
+    await publishMany(broker().url, 'plant/p5/data', 20);
+    await waitFor(() => seen.length === 20);
+    expect(source.stats().acked).toBe(0);
+    await source.close();
+    const again: number[] = [];
+    source = new MqttSource(options(broker().url, 'src-unsettled'), silent);
+    await source.start((_t, payload) => {
+      again.push((JSON.parse(payload.toString()) as { i: number }).i);
+    });
+    await waitFor(() => again.length === 20);
+    expect(again).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('refuses to start against an unreachable broker with a clear error', async () => {
     const port = await freePort();
     const s = new MqttSource({ ...options(`mqtt://127.0.0.1:${port}`, 'src-none'), reconnectPeriodMs: 0 }, silent);
