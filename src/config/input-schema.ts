@@ -65,7 +65,7 @@ export function subscriptionTopicProblem(template: string): string | null {
 export const subscriptionSchema = z
   .strictObject({
     topic: documented(checkedString(subscriptionTopicProblem), {
-      description: 'Topic template: `{device}` required, `{channel}` for one value per topic (number codec), any other `{name}` becomes a tag. No + or #.',
+      description: 'Topic template: `{device}` required, `{channel}` for one value per topic (number or json-object codec), any other `{name}` becomes a tag. No + or #.',
     }),
     codec: documented(z.enum(CODECS), { description: 'Payload format: json-object, json-array, csv or number.' }),
     timestamp: documented(timestampSchema.optional(), {
@@ -83,8 +83,8 @@ export const subscriptionSchema = z
     if (s.codec === 'number' && !hasChannel) {
       addProblem(ctx, ['topic'], s.topic, 'must contain {channel} with the number codec (a bare number says nothing about which channel it is)');
     }
-    if (s.codec !== 'number' && hasChannel) {
-      addProblem(ctx, ['topic'], s.topic, `must not contain {channel} with the ${s.codec} codec ({channel} is for the number codec, one value per topic)`);
+    if ((s.codec === 'json-array' || s.codec === 'csv') && hasChannel) {
+      addProblem(ctx, ['topic'], s.topic, `must not contain {channel} with the ${s.codec} codec ({channel} is for one value per topic: the number or json-object codec)`);
     }
     if (s.codec === 'number' && s.timestamp?.source === 'payload') {
       addProblem(ctx, ['timestamp', 'source'], 'payload', 'must be "arrival" with the number codec (a bare number carries no time)');

@@ -234,6 +234,7 @@ describe('errors name the option, the value and what is expected', () => {
     [{ topic: 'sensors/{id}', codec: 'csv' }, 'subscriptions[0].topic', 'must contain the {device} placeholder'],
     [{ topic: 'sensors/{device}', codec: 'number' }, 'subscriptions[0].topic', 'must contain {channel} with the number codec'],
     [{ topic: 'sensors/{device}/{channel}', codec: 'csv' }, 'subscriptions[0].topic', 'must not contain {channel} with the csv codec'],
+    [{ topic: 'sensors/{device}/{channel}', codec: 'json-array' }, 'subscriptions[0].topic', 'must not contain {channel} with the json-array codec'],
     [{ topic: 's/{device}/{channel}', codec: 'number', timestamp: { source: 'payload' } }, 'subscriptions[0].timestamp.source', 'must be "arrival" with the number codec'],
     [{ topic: 's/{device}', codec: 'csv', timestamp: { source: 'payload', field: 't' } }, 'subscriptions[0].timestamp.field', 'must be left out with the csv codec'],
     [{ topic: 's/{device}', codec: 'csv', timestamp: { source: 'payload', format: 'unix' } }, 'subscriptions[0].timestamp.format', 'must be one of "auto", "iso", "epoch-ms", "epoch-s"'],
