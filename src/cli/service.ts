@@ -177,11 +177,13 @@ export async function startService(config: Config, log: Logger, now: () => numbe
           const records = points.map((p) => pointRecord(p, measurement, (detectors.get(p.model) as Detector).channels));
           await sink.write(records);
           status.points.written += records.length;
+          // Counters once per model and burst, not once per point.
+          const perModel = new Map<string, { readings: number; scored: number }>();
           for (const p of points) {
-            status.scored += p.ready ? 1 : 0;
-            const mm = metrics.forModel(p.model);
-            mm.readingsReceived(1);
-            mm.readingsScored(p.ready ? 1 : 0);
+            let c = perModel.get(p.model);
+            if (c === undefined) perModel.set(p.model, (c = { readings: 0, scored: 0 }));
+            c.readings++;
+            if (p.ready) c.scored++;
             if (p.event !== null && config.alerts.enabled) {
               const d = detectors.get(p.model) as Detector;
               const m = alertMessage(p.event, { device: p.device, model: p.model, tags: p.tags, channels: d.channels, threshold: p.threshold, topicTemplate: config.alerts.topic });
@@ -191,6 +193,12 @@ export async function startService(config: Config, log: Logger, now: () => numbe
               else status.openAnomalies.delete(p.device);
               publishQuietly(m.topic, m.payload, config.alerts.qos, config.alerts.retain, 'alert');
             }
+          }
+          for (const [model, c] of perModel) {
+            const mm = metrics.forModel(model);
+            mm.readingsReceived(c.readings);
+            mm.readingsScored(c.scored);
+            status.scored += c.scored;
           }
           metrics.observeStepSeconds((performance.now() - t0) / 1000);
         },
@@ -228,12 +236,17 @@ export async function startService(config: Config, log: Logger, now: () => numbe
       log.info({ model: name, devices: r.checkpoint.devices.length, file: r.file }, 'checkpoint restored');
     }
     const writeCheckpoints = async (): Promise<void> => {
-      for (const [name, m] of pipeline.models) {
-        const d = detectors.get(name) as Detector;
-        const devices = [...m.slots.entries()].map(([device, slot]) => {
+      // Every model's states are taken in one synchronous step (one cut across models), while
+      // no write is pending: each state then holds only readings whose points are durable.
+      const snapshots = [...pipeline.models].map(([name, m]) => ({
+        name,
+        devices: [...m.slots.entries()].map(([device, slot]) => {
           const state = m.batch.snapshotSlot(slot);
           return { device, lastTimeMs: state.lastTimeMs, state };
-        });
+        }),
+      }));
+      for (const { name, devices } of snapshots) {
+        const d = detectors.get(name) as Detector;
         try {
           await saveCheckpoint(config.state.checkpointDir, {
             modelName: name,

@@ -139,6 +139,26 @@ export function formatFieldValue(value: FieldValue, part = 'field'): string | nu
 }
 
 /**
+ * Escaped keys and tag values by their raw text. Points repeat the same few keys and devices, so
+ * the checks and escapes run once per distinct text (a refused text throws every time; the caches
+ * are cleared when they grow past {@link ESCAPE_CACHE_LIMIT} entries).
+ */
+const ESCAPE_CACHE_LIMIT = 4096;
+const measurementCache = new Map<string, string>();
+const tagKeyCache = new Map<string, string>();
+const fieldKeyCache = new Map<string, string>();
+const tagValueCache = new Map<string, string>();
+
+function cached(cache: Map<string, string>, raw: string, escape: () => string): string {
+  const hit = cache.get(raw);
+  if (hit !== undefined) return hit;
+  const escaped = escape();
+  if (cache.size >= ESCAPE_CACHE_LIMIT) cache.clear();
+  cache.set(raw, escaped);
+  return escaped;
+}
+
+/**
  * One point as a line (without the trailing newline), or null when no field is left after
  * leaving out non-finite numbers.
  * @throws LineProtocolError naming the bad part (see the module comment for the rules);
@@ -146,18 +166,19 @@ export function formatFieldValue(value: FieldValue, part = 'field'): string | nu
  */
 export function encodePoint(point: PointRecord): string | null {
   if (!Number.isSafeInteger(point.timeMs)) throw new LineProtocolError('timeMs', String(point.timeMs), 'is not a safe integer of ms');
-  let line = escapeMeasurement(point.measurement);
+  let line = cached(measurementCache, point.measurement, () => escapeMeasurement(point.measurement));
   const tagKeys = Object.keys(point.tags).sort();
   for (const key of tagKeys) {
     const value = point.tags[key];
     if (value === '') continue;
-    line += `,${escapeKey(key, 'tag key')}=${escapeTagValue(value, `tag "${key}"`)}`;
+    line += `,${cached(tagKeyCache, key, () => escapeKey(key, 'tag key'))}=${cached(tagValueCache, value, () => escapeTagValue(value, `tag "${key}"`))}`;
   }
   let separator = ' ';
   for (const key of Object.keys(point.fields)) {
-    const value = formatFieldValue(point.fields[key], `field "${key}"`);
+    const raw = point.fields[key] as FieldValue;
+    const value = typeof raw === 'number' ? (Number.isFinite(raw) ? String(raw) : null) : formatFieldValue(raw, `field "${key}"`);
     if (value === null) continue;
-    line += `${separator}${escapeKey(key, 'field key')}=${value}`;
+    line += `${separator}${cached(fieldKeyCache, key, () => escapeKey(key, 'field key'))}=${value}`;
     separator = ',';
   }
   if (separator === ' ') return null;
