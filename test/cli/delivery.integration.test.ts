@@ -10,7 +10,6 @@ import { simulate, type SimulatedRecording } from '../../src/sim/sensor-simulato
 import { useMosquitto, useVictoriaMetrics } from '../support/servers.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const ROWS = 1500;
 
 async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
@@ -24,9 +23,13 @@ async function waitFor<T>(what: string, get: () => Promise<T>, ok: (v: T) => boo
   return last;
 }
 
-/** Starts `convwatch run` as its own process and resolves once it logged that it runs. */
+/**
+ * Starts `convwatch run` as its own process and resolves once it logged that it runs. The
+ * service runs in this very process (tsx as a loader, not tsx's CLI, which would put the service
+ * in a grandchild that a SIGKILL of the child leaves running).
+ */
 function startServiceProcess(configFile: string, logs: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [TSX, join(REPO, 'src/cli/main.ts'), 'run', '--config', configFile], { cwd: REPO, env: { ...process.env, CONVWATCH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'run', '--config', configFile], { cwd: REPO, env: { ...process.env, CONVWATCH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${logs.join('')}`)), 60_000);
     const onData = (b: Buffer): void => {
@@ -98,6 +101,8 @@ describe('delivery guarantees of convwatch run (real Mosquitto, VictoriaMetrics,
     await waitFor('some points', () => vm().countPoints('k9_threshold'), (n) => n > 300);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    // The kill fell in the middle of the stream: the publisher was not done.
+    expect(await Promise.race([publishing.then(() => 'done'), new Promise((r) => setTimeout(() => r('publishing'), 0))])).toBe('publishing');
     await publishing; // the broker keeps queueing for the persistent session
     child = await startServiceProcess(config, logs);
     const n = await waitFor(`${2 * ROWS} points`, () => vm().countPoints('k9_threshold'), (x) => x >= 2 * ROWS);
