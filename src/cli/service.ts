@@ -45,14 +45,18 @@ export interface ServiceStatus {
   points: { written: number; confirmed: number; failed: number };
 }
 
-/** The fields of a point: NaN and absent values are left out by the encoder. */
-function pointRecord(p: ScoredPoint, measurement: string, channels: readonly string[]): PointRecord {
+/**
+ * The fields of a point: NaN and absent values are left out by the encoder.
+ * @param contribFields `contrib_<channel>` for each of the model's channels, in channel order.
+ */
+function pointRecord(p: ScoredPoint, measurement: string, contribFields: readonly string[]): PointRecord {
   const fields: Record<string, number | boolean> = { threshold: p.threshold, anomaly: p.anomaly, ready: p.ready ? 1 : 0 };
   if (p.ready) {
     fields['score'] = p.score;
-    channels.forEach((c, i) => (fields[`contrib_${c}`] = p.contrib[i] as number));
+    for (let i = 0; i < contribFields.length; i++) fields[contribFields[i] as string] = p.contrib[i] as number;
   }
-  const receivedAtMs = p.sources.reduce((m, s) => Math.min(m, s.receivedAtMs), Number.POSITIVE_INFINITY);
+  let receivedAtMs = Number.POSITIVE_INFINITY;
+  for (const s of p.sources) if (s.receivedAtMs < receivedAtMs) receivedAtMs = s.receivedAtMs;
   return { measurement, tags: { ...p.tags, device: p.device, model: p.model }, fields, timeMs: Math.round(p.timeMs), ...(Number.isFinite(receivedAtMs) ? { receivedAtMs } : {}) };
 }
 
@@ -164,6 +168,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
 
     // Pipeline.
     const measurement = out.measurement;
+    const contribFields = new Map([...detectors].map(([name, d]) => [name, d.channels.map((c) => `contrib_${c}`)] as const));
     const pipeline: Pipeline = createPipeline(
       {
         detectors,
@@ -174,7 +179,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
         onError: (e, where) => log.error({ where, err: e instanceof Error ? e.message : String(e) }, 'pipeline error'),
         writePoints: async (points) => {
           const t0 = performance.now();
-          const records = points.map((p) => pointRecord(p, measurement, (detectors.get(p.model) as Detector).channels));
+          const records = points.map((p) => pointRecord(p, measurement, contribFields.get(p.model) as readonly string[]));
           await sink.write(records);
           status.points.written += records.length;
           // Counters once per model and burst, not once per point.

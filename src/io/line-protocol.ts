@@ -149,10 +149,7 @@ const tagKeyCache = new Map<string, string>();
 const fieldKeyCache = new Map<string, string>();
 const tagValueCache = new Map<string, string>();
 
-function cached(cache: Map<string, string>, raw: string, escape: () => string): string {
-  const hit = cache.get(raw);
-  if (hit !== undefined) return hit;
-  const escaped = escape();
+function remember(cache: Map<string, string>, raw: string, escaped: string): string {
   if (cache.size >= ESCAPE_CACHE_LIMIT) cache.clear();
   cache.set(raw, escaped);
   return escaped;
@@ -166,23 +163,34 @@ function cached(cache: Map<string, string>, raw: string, escape: () => string): 
  */
 export function encodePoint(point: PointRecord): string | null {
   if (!Number.isSafeInteger(point.timeMs)) throw new LineProtocolError('timeMs', String(point.timeMs), 'is not a safe integer of ms');
-  let line = cached(measurementCache, point.measurement, () => escapeMeasurement(point.measurement));
-  const tagKeys = Object.keys(point.tags).sort();
-  for (const key of tagKeys) {
-    const value = point.tags[key];
+  const m = point.measurement;
+  let line = measurementCache.get(m) ?? remember(measurementCache, m, escapeMeasurement(m));
+  const tags = point.tags;
+  const tagKeys = Object.keys(tags);
+  if (tagKeys.length > 1) tagKeys.sort();
+  for (let i = 0; i < tagKeys.length; i++) {
+    const key = tagKeys[i] as string;
+    const value = tags[key] as string;
     if (value === '') continue;
-    line += `,${cached(tagKeyCache, key, () => escapeKey(key, 'tag key'))}=${cached(tagValueCache, value, () => escapeTagValue(value, `tag "${key}"`))}`;
+    line += ',' + (tagKeyCache.get(key) ?? remember(tagKeyCache, key, escapeKey(key, 'tag key'))) + '=' + (tagValueCache.get(value) ?? remember(tagValueCache, value, escapeTagValue(value, `tag "${key}"`)));
   }
   let separator = ' ';
-  for (const key of Object.keys(point.fields)) {
-    const raw = point.fields[key] as FieldValue;
-    const value = typeof raw === 'number' ? (Number.isFinite(raw) ? String(raw) : null) : formatFieldValue(raw, `field "${key}"`);
-    if (value === null) continue;
-    line += `${separator}${cached(fieldKeyCache, key, () => escapeKey(key, 'field key'))}=${value}`;
+  const fields = point.fields;
+  for (const key in fields) {
+    const raw = fields[key] as FieldValue;
+    let value: string | null;
+    if (typeof raw === 'number') {
+      if (!Number.isFinite(raw)) continue;
+      value = String(raw);
+    } else {
+      value = formatFieldValue(raw, `field "${key}"`);
+      if (value === null) continue;
+    }
+    line += separator + (fieldKeyCache.get(key) ?? remember(fieldKeyCache, key, escapeKey(key, 'field key'))) + '=' + value;
     separator = ',';
   }
   if (separator === ' ') return null;
-  return `${line} ${point.timeMs}`;
+  return line + ' ' + point.timeMs;
 }
 
 /** The result of {@link encodePoints}. */

@@ -120,11 +120,14 @@ export function decodeMessage(message: InboundMessage, route: CodecRoute, option
   return { kind: 'sample', sample: { device: route.match.device, tags: route.match.tags, timeMs, values: parsed.values, source: message } };
 }
 
+/** One strict UTF-8 decoder for every payload (decoding without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Reads `payload` (UTF-8) with `codec`. Never throws. */
 export function parsePayload(codec: CodecName, payload: Uint8Array, options: PayloadOptions): PayloadResult {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+    text = UTF8.decode(payload);
   } catch {
     return fail(codec === 'json-object' || codec === 'json-array' ? 'invalid-json' : codec === 'csv' ? 'invalid-csv' : 'not-a-number', 'payload is not valid UTF-8 text');
   }
