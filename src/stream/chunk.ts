@@ -75,6 +75,11 @@ export function chunk(options: ChunkOptions): OperatorFunction<Reading, ReadingC
 
       const subscription = source.subscribe({
         next(reading) {
+          if (L === 1) {
+            // One reading per chunk: its values already are the [1, C] chunk; nothing to buffer.
+            subscriber.next({ device: reading.device, model: reading.model, tags: reading.tags, timesMs: Float64Array.of(reading.timeMs), values: reading.values, sources: [reading.sources] });
+            return;
+          }
           let b = building.get(reading.device);
           if (b !== undefined && (b.model !== reading.model || b.channels !== reading.values.length)) {
             emit(b);

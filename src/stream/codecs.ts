@@ -158,8 +158,9 @@ export function parseJsonObject(text: string, options: PayloadOptions): PayloadR
     timeMs = time.timeMs;
   }
   const entries: (readonly [string, number])[] = [];
-  for (const [name, field] of Object.entries(record)) {
+  for (const name in record) {
     if (name === timeField) continue;
+    const field = record[name];
     if (typeof field !== 'number') return fail('not-a-number', `member '${name}' is ${jsonKind(field)}, not a number`);
     if (!Number.isFinite(field)) return fail('non-finite', `member '${name}' is ${field}`);
     entries.push([name, field]);
