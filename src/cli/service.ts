@@ -313,15 +313,18 @@ export async function startService(config: Config, log: Logger, now: () => numbe
     }, config.state.checkpointIntervalMs);
     timer.unref();
     // Gauges and the sink's counters, sampled once a second (counters as deltas).
-    let seen = { failed: 0, spoolFull: 0 };
+    let seen = { failed: 0, spoolFull: 0, redeliveries: 0 };
     const gauges = setInterval(() => {
       for (const [name, m] of pipeline.models) metrics.forModel(name).setActiveDevices(m.slots.size);
+      const mq = source.stats();
+      metrics.setUnackedMessages(mq.heldAcks);
+      if (mq.redeliveries > seen.redeliveries) metrics.redeliveries(mq.redeliveries - seen.redeliveries);
       const st = sink.stats();
       metrics.setPointsBuffered(st.bufferedPoints);
       const spoolFull = st.dropped['spool-full'] ?? 0;
       if (st.failed > seen.failed) metrics.pointsFailed(st.failed - seen.failed);
       if (spoolFull > seen.spoolFull) metrics.pointsDropped('spool-full', spoolFull - seen.spoolFull);
-      seen = { failed: st.failed, spoolFull };
+      seen = { failed: st.failed, spoolFull, redeliveries: mq.redeliveries };
     }, 1000);
     gauges.unref();
 

@@ -70,6 +70,10 @@ export interface ServiceMetrics {
   setPointsBuffered(points: number): void;
   /** `convwatch_points_dropped_total{reason}`. @throws Error for a reason outside {@link POINT_DROP_REASONS}. */
   pointsDropped(reason: PointDropReason, count: number): void;
+  /** `convwatch_mqtt_unacked_messages`: messages received whose PUBACK waits for their points. */
+  setUnackedMessages(messages: number): void;
+  /** `convwatch_mqtt_redeliveries_total`: redelivered messages recognised as already handled (not processed again). */
+  redeliveries(count: number): void;
   /** `convwatch_step_seconds`: duration of one batched model step, seconds. */
   observeStepSeconds(seconds: number): void;
   /** `convwatch_end_to_end_seconds`: message receipt (or publish time when known) → TSDB confirmation, seconds. */
@@ -139,6 +143,8 @@ class RegistryMetrics implements ServiceMetrics {
   private readonly written: Counter<string>;
   private readonly failed: Counter<string>;
   private readonly buffered: Gauge<string>;
+  private readonly unacked: Gauge<string>;
+  private readonly redelivered: Counter<string>;
   private readonly dropped: Map<PointDropReason, CounterChild>;
   private readonly step: Histogram<string>;
   private readonly endToEnd: Histogram<string>;
@@ -159,6 +165,8 @@ class RegistryMetrics implements ServiceMetrics {
     this.written = new Counter({ name: 'convwatch_points_written_total', help: 'Points confirmed by the TSDB.', registers });
     this.failed = new Counter({ name: 'convwatch_points_failed_total', help: 'Points in TSDB write attempts that failed (retries count again).', registers });
     this.buffered = new Gauge({ name: 'convwatch_points_buffered', help: 'Points waiting for TSDB confirmation (memory buffer and spool).', registers });
+    this.unacked = new Gauge({ name: 'convwatch_mqtt_unacked_messages', help: 'Messages received whose PUBACK waits for their points to be stored.', registers });
+    this.redelivered = new Counter({ name: 'convwatch_mqtt_redeliveries_total', help: 'Redelivered messages recognised as already handled, acknowledged without processing.', registers });
     const dropped = new Counter({ name: 'convwatch_points_dropped_total', help: 'Points given up for good, by reason.', labelNames: ['reason'], registers });
     this.dropped = closedChildren(dropped, 'reason', POINT_DROP_REASONS);
     this.step = new Histogram({ name: 'convwatch_step_seconds', help: 'Duration of one batched model step.', buckets: [...STEP_SECONDS_BUCKETS], registers });
@@ -208,6 +216,14 @@ class RegistryMetrics implements ServiceMetrics {
 
   pointsFailed(count: number): void {
     this.failed.inc(count);
+  }
+
+  setUnackedMessages(messages: number): void {
+    this.unacked.set(messages);
+  }
+
+  redeliveries(count: number): void {
+    this.redelivered.inc(count);
   }
 
   setPointsBuffered(points: number): void {

@@ -83,6 +83,8 @@ describe('metrics server', () => {
     metrics.pointsWritten(40);
     metrics.pointsFailed(4);
     metrics.setPointsBuffered(12);
+    metrics.setUnackedMessages(5);
+    metrics.redeliveries(2);
     metrics.pointsDropped('spool-full', 9);
     metrics.alert('start');
     metrics.checkpoint('saved');
@@ -104,6 +106,8 @@ describe('metrics server', () => {
       'convwatch_points_written_total 40',
       'convwatch_points_failed_total 4',
       'convwatch_points_buffered 12',
+      'convwatch_mqtt_unacked_messages 5',
+      'convwatch_mqtt_redeliveries_total 2',
       'convwatch_points_dropped_total{reason="spool-full"} 9',
       'convwatch_points_dropped_total{reason="rejected"} 0',
       'convwatch_alerts_total{kind="start"} 1',
