@@ -45,8 +45,12 @@ export async function startRun(config: Config, log: Logger): Promise<StartedRun>
   }
 }
 
-/** Stops `run` on SIGINT/SIGTERM (once) and exits with 0 after a clean drain. */
-export function stopOnSignals(run: StartedRun, log: Logger, after?: () => void): void {
+/**
+ * Stops `run` on SIGINT/SIGTERM (once) and exits with 0 after a clean drain. Pass the starting
+ * run's promise to be covered from the start: a signal that arrives while the service starts
+ * waits for it to be up, then drains it (exit 1 if it failed to start).
+ */
+export function stopOnSignals(run: StartedRun | Promise<StartedRun>, log: Logger, after?: () => void): void {
   let signalled = false;
   const onSignal = (signal: string): void => {
     if (signalled) {
@@ -55,8 +59,8 @@ export function stopOnSignals(run: StartedRun, log: Logger, after?: () => void):
     }
     signalled = true;
     after?.();
-    run
-      .stop(signal)
+    Promise.resolve(run)
+      .then((started) => started.stop(signal))
       .then(() => process.exit(0))
       .catch((e: unknown) => {
         log.error({ err: (e as Error).message }, 'shutdown failed');
@@ -81,7 +85,10 @@ export function runCommand(): Command {
         process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
         return;
       }
-      const run = await startRun(config, log);
-      stopOnSignals(run, log);
+      // Signals are handled from before the start: one that arrives while the service starts
+      // (e.g. right after it logged "convwatch running") still drains it.
+      const starting = startRun(config, log);
+      stopOnSignals(starting, log);
+      await starting;
     });
 }

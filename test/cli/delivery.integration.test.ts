@@ -135,6 +135,15 @@ describe('delivery guarantees of convwatch run (real Mosquitto, VictoriaMetrics,
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
   });
 
+  it('a SIGTERM the moment the service reports it runs still drains it and exits 0', async () => {
+    const logs: string[] = [];
+    const child = await startServiceProcess(await writeConfig('early', 'early'), logs);
+    child.kill('SIGTERM'); // no time for anything after the "convwatch running" line
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, logs.join('')).toBe(0);
+    expect(logs.join('')).toContain('"msg":"stopped"');
+  });
+
   it('a broker restart mid-stream: the service reconnects, resubscribes and loses nothing', async () => {
     const logs: string[] = [];
     const config = await writeConfig('br', 'br');
