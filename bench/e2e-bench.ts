@@ -4,16 +4,13 @@
  * service scores every reading with the demo model (8 channels) and writes points to a
  * line-protocol file.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
-import { startRun } from '../src/cli/run-command.js';
 import { parseConfig } from '../src/config/load-config.js';
-import type { Config } from '../src/config/resolve-config.js';
 import { replay, type ReplayRow } from '../src/io/replay-publisher.js';
 import { simulate } from '../src/sim/sensor-simulator.js';
 import { startMosquitto } from '../test/support/servers.js';
@@ -26,40 +23,126 @@ export interface E2eRow {
   perSecond: number;
 }
 
-/** Runs the publisher child (bench/e2e-publisher.ts) and resolves with its report. */
-function publishFromChild(url: string, clientId: string, topicTemplate: string, devices: number, rowsPerDevice: number): Promise<{ startMs: number; endMs: number; published: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./e2e-publisher.ts', import.meta.url)), url, clientId, topicTemplate, String(devices), String(rowsPerDevice)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`publisher exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop() as string) as { startMs: number; endMs: number; published: number });
-    });
-  });
+const NODE_TSX = [process.execPath, '--import', 'tsx'] as const;
+const DIST_MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+/** A child process whose stdout and stderr lines are collected. */
+interface Child {
+  readonly process: ChildProcess;
+  readonly lines: string[];
+  /** Resolves with the first line (seen or to come) that contains `text`. */
+  lineWith(text: string, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
 }
 
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 2));
-};
+function startChild(command: readonly string[], env: NodeJS.ProcessEnv = process.env): Child {
+  const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const lines: string[] = [];
+  const waiters: { text: string; resolve: (line: string) => void }[] = [];
+  const onData = (() => {
+    let rest = '';
+    return (d: Buffer): void => {
+      rest += d.toString();
+      const parts = rest.split('\n');
+      rest = parts.pop() as string;
+      for (const line of parts) {
+        lines.push(line);
+        for (const w of [...waiters]) if (line.includes(w.text)) w.resolve(line);
+      }
+    };
+  })();
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    process: child,
+    lines,
+    exited,
+    lineWith: (text, timeoutMs = 60_000) =>
+      new Promise<string>((resolve, reject) => {
+        const seen = lines.find((l) => l.includes(text));
+        if (seen !== undefined) return resolve(seen);
+        const timer = setTimeout(() => reject(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
+        const w = {
+          text,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(w), 1);
+            resolve(line);
+          },
+        };
+        waiters.push(w);
+        void exited.then((code) => reject(new Error(`exited with ${code} before a line with ${JSON.stringify(text)}:\n${lines.slice(-20).join('\n')}`)));
+      }),
+  };
+}
 
-function serviceConfig(url: string, id: string, dir: string): Config {
-  const cfg = parseConfig(
-    {
-      mqtt: { url, clientId: id, protocolVersion: 5 },
-      subscriptions: [{ topic: `${id}/{device}/t`, codec: 'json-object' }],
-      models: [{ name: 'demo', path: fileURLToPath(new URL('../models/demo/', import.meta.url)) }],
-      output: { kind: 'line-protocol-file', path: join(dir, `points-${id}.lp`) },
-      state: { checkpointDir: join(dir, `ckpt-${id}`) },
-      http: { enabled: false },
-      pipeline: { maxClockSkewMs: 0 },
-    },
-    {},
-    { cwd: dir, hostname: 'bench' },
-  );
-  if (!cfg.ok) throw new Error(JSON.stringify(cfg.issues));
-  return cfg.config;
+/** Runs the publisher child (bench/e2e-publisher.ts) and resolves with its report. */
+async function publishFromChild(url: string, clientId: string, topicTemplate: string, devices: number, rowsPerDevice: number): Promise<{ startMs: number; endMs: number; published: number }> {
+  const child = startChild([...NODE_TSX, fileURLToPath(new URL('./e2e-publisher.ts', import.meta.url)), url, clientId, topicTemplate, String(devices), String(rowsPerDevice)]);
+  const line = await child.lineWith('"startMs"', 600_000);
+  await child.exited;
+  return JSON.parse(line) as { startMs: number; endMs: number; published: number };
+}
+
+/** The raw subscriber child (bench/e2e-raw-subscriber.ts). */
+function rawSubscriber(url: string, id: string, mode: 'register' | 'count', expected = 0): Child {
+  return startChild([...NODE_TSX, fileURLToPath(new URL('./e2e-raw-subscriber.ts', import.meta.url)), url, id, `${id}/+/t`, mode, String(expected)]);
+}
+
+/** Writes the service's configuration file: demo model, one JSON topic per device, points to a file. */
+async function serviceConfigFile(url: string, id: string, dir: string): Promise<{ file: string; output: string }> {
+  const output = join(dir, `points-${id}.lp`);
+  const config = {
+    mqtt: { url, clientId: id, protocolVersion: 5 },
+    subscriptions: [{ topic: `${id}/{device}/t`, codec: 'json-object' }],
+    models: [{ name: 'demo', path: fileURLToPath(new URL('../models/demo/', import.meta.url)) }],
+    output: { kind: 'line-protocol-file', path: output },
+    state: { checkpointDir: join(dir, `ckpt-${id}`) },
+    http: { enabled: false },
+    pipeline: { maxClockSkewMs: 0 },
+  };
+  const parsed = parseConfig(config, {}, { cwd: dir, hostname: 'bench' });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  const file = join(dir, `${id}.json`);
+  await writeFile(file, JSON.stringify(config));
+  return { file, output };
+}
+
+/** Starts `node dist/cli/main.js run` (the shipped build) and resolves once it runs, with its own start time. */
+async function startServiceChild(configFile: string): Promise<{ child: Child; runningAtMs: number }> {
+  const child = startChild([process.execPath, DIST_MAIN, 'run', '--config', configFile], { ...process.env, CONVWATCH_LOG_LEVEL: 'info' });
+  const line = await child.lineWith('"convwatch running"');
+  return { child, runningAtMs: (JSON.parse(line) as { time: number }).time };
+}
+
+async function stopServiceChild(child: Child): Promise<void> {
+  child.process.kill('SIGTERM');
+  const code = await child.exited;
+  if (code !== 0) throw new Error(`service exited with ${code}:\n${child.lines.slice(-20).join('\n')}`);
+}
+
+/**
+ * Waits until the service's output file holds `n` points and returns the time of the last write
+ * (the file's mtime). Only `stat` is polled: the service is not disturbed.
+ */
+async function lastPointWrittenMs(file: string, n: number): Promise<number> {
+  let size = -1;
+  let stableSince = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 50));
+    const st = await stat(file).catch(() => null);
+    const now = Date.now();
+    if (st === null || st.size !== size) {
+      size = st?.size ?? -1;
+      stableSince = now;
+      continue;
+    }
+    if (now - stableSince < 400) continue;
+    const lines = (await readFile(file, 'utf8')).split('\n').length - 1;
+    if (lines >= n) return st.mtimeMs;
+    if (now - stableSince > 10_000) throw new Error(`${file}: ${lines} of ${n} points, no progress for 10 s`);
+  }
 }
 
 const RAW = 'raw mqtt.js QoS-1 subscriber';
@@ -68,83 +151,66 @@ const RAW_DRAIN = 'raw subscriber, draining a queued backlog';
 const SERVICE_DRAIN = 'convwatch run, draining a queued backlog';
 
 /**
- * Throughput, two ways, each contender side by side in every round:
- * - live: a separate publisher process pushes the recording at full speed while the contender
- *   subscribes (readings/s from the first publish to the last reading handled — for the service,
- *   its last point appended to the file);
+ * Throughput, two ways, each contender side by side in every round. Every party is its own
+ * process: the publisher, the raw subscriber, and the service as shipped (`node dist/cli/main.js
+ * run`; `npm run bench` builds it first).
+ * - live: the publisher pushes the recording at full speed while the contender is subscribed;
+ *   readings/s from the first publish to the last message handled (for the service: the last
+ *   point appended to its file);
  * - backlog: the recording is queued in the contender's persistent session while it is offline,
- *   then drained (its processing capacity on one core, with no publisher running).
+ *   then drained: processing capacity with no publisher running (from the service's own
+ *   "running" log time, or the raw subscriber's first message, to the last one).
  */
 export async function runE2eBench(options: { quick: boolean }): Promise<E2eRow[]> {
+  await stat(DIST_MAIN).catch(() => {
+    throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` first (npm run bench does)`);
+  });
   const broker = await startMosquitto({ maxInflightMessages: 1000 });
   const dir = await mkdtemp(join(tmpdir(), 'convwatch-e2e-'));
   const devices = 8;
   const perDevice = options.quick ? 1000 : 6000;
   const n = devices * perDevice;
   const out: E2eRow[] = [];
-  const session = { clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } };
   try {
     for (let round = 0; round < (options.quick ? 1 : 5); round++) {
       // Live, raw.
       {
         const id = `raw${round}`;
-        const sub = await mqtt.connectAsync(broker.url, { clientId: id, ...session });
-        let got = 0;
-        let lastMs = 0;
-        sub.on('message', () => {
-          got++;
-          lastMs = Date.now();
-        });
-        await sub.subscribeAsync(`${id}/+/t`, { qos: 1 });
+        const sub = rawSubscriber(broker.url, id, 'count', n);
+        await sub.lineWith('ready');
         const pub = await publishFromChild(broker.url, `pub-${id}`, `${id}/{device}/t`, devices, perDevice);
-        await until(() => got >= n);
-        out.push({ contender: RAW, readings: got, seconds: (lastMs - pub.startMs) / 1000, perSecond: got / ((lastMs - pub.startMs) / 1000) });
-        await sub.endAsync();
+        const r = JSON.parse(await sub.lineWith('"lastMs"', 600_000)) as { lastMs: number; received: number };
+        out.push({ contender: RAW, readings: r.received, seconds: (r.lastMs - pub.startMs) / 1000, perSecond: r.received / ((r.lastMs - pub.startMs) / 1000) });
       }
       // Live, service.
       {
         const id = `svc${round}`;
-        const run = await startRun(serviceConfig(broker.url, id, dir), pino({ level: 'silent' }));
+        const { file, output } = await serviceConfigFile(broker.url, id, dir);
+        const { child } = await startServiceChild(file);
         const pub = await publishFromChild(broker.url, `pub-${id}`, `${id}/{device}/t`, devices, perDevice);
-        await until(() => run.service.status().points.confirmed >= n);
-        const secs = (Date.now() - pub.startMs) / 1000;
-        out.push({ contender: SERVICE, readings: n, seconds: secs, perSecond: n / secs });
-        await run.stop('bench');
+        const endMs = await lastPointWrittenMs(output, n);
+        out.push({ contender: SERVICE, readings: n, seconds: (endMs - pub.startMs) / 1000, perSecond: n / ((endMs - pub.startMs) / 1000) });
+        await stopServiceChild(child);
       }
       // Backlog, raw.
       {
         const id = `rawq${round}`;
-        const first = await mqtt.connectAsync(broker.url, { clientId: id, ...session });
-        await first.subscribeAsync(`${id}/+/t`, { qos: 1 });
-        await first.endAsync();
+        await rawSubscriber(broker.url, id, 'register').exited;
         await publishFromChild(broker.url, `pub-${id}`, `${id}/{device}/t`, devices, perDevice);
-        let got = 0;
-        let t0 = 0;
-        let t1 = 0;
-        const sub = mqtt.connect(broker.url, { clientId: id, ...session });
-        sub.on('message', () => {
-          if (got++ === 0) t0 = performance.now();
-          t1 = performance.now();
-        });
-        await until(() => got >= n);
-        out.push({ contender: RAW_DRAIN, readings: got, seconds: (t1 - t0) / 1000, perSecond: got / ((t1 - t0) / 1000) });
-        await sub.endAsync();
+        const sub = rawSubscriber(broker.url, id, 'count', n);
+        const r = JSON.parse(await sub.lineWith('"lastMs"', 600_000)) as { firstMs: number; lastMs: number; received: number };
+        out.push({ contender: RAW_DRAIN, readings: r.received, seconds: (r.lastMs - r.firstMs) / 1000, perSecond: r.received / ((r.lastMs - r.firstMs) / 1000) });
       }
       // Backlog, service.
       {
         const id = `svcq${round}`;
-        const cfg = serviceConfig(broker.url, id, dir);
-        const first = await startRun(cfg, pino({ level: 'silent' }));
-        await first.stop('bench');
+        const { file, output } = await serviceConfigFile(broker.url, id, dir);
+        await stopServiceChild((await startServiceChild(file)).child);
         await publishFromChild(broker.url, `pub-${id}`, `${id}/{device}/t`, devices, perDevice);
-        const run = await startRun(cfg, pino({ level: 'silent' }));
-        // Counted from the moment the service is up (model loading is not throughput).
-        const t0 = performance.now();
-        const c0 = run.service.status().points.confirmed;
-        await until(() => run.service.status().points.confirmed >= n);
-        const secs = (performance.now() - t0) / 1000;
-        out.push({ contender: SERVICE_DRAIN, readings: n - c0, seconds: secs, perSecond: (n - c0) / secs });
-        await run.stop('bench');
+        const { child, runningAtMs } = await startServiceChild(file);
+        const endMs = await lastPointWrittenMs(output, n);
+        out.push({ contender: SERVICE_DRAIN, readings: n, seconds: (endMs - runningAtMs) / 1000, perSecond: n / ((endMs - runningAtMs) / 1000) });
+        await stopServiceChild(child);
       }
     }
   } finally {
@@ -189,22 +255,20 @@ async function alertLatency(quick: boolean): Promise<{ rows: E2eRow[]; alerts: n
         rows.push({ device: d.id, timeMs: Date.UTC(2026, 0, 1) + t * 4, values });
       }
     }
-    const cfg = parseConfig(
-      {
-        mqtt: { url: broker.url, clientId: 'svc-lat', protocolVersion: 5 },
-        subscriptions: [{ topic: 'lat/{device}/t', codec: 'json-object' }],
-        models: [{ name: 'demo', path: fileURLToPath(new URL('../models/demo/', import.meta.url)) }],
-        output: { kind: 'line-protocol-file', path: join(dir, 'points.lp') },
-        state: { checkpointDir: join(dir, 'ckpt') },
-        http: { enabled: false },
-        alerts: { topic: 'lat-alerts/{device}', closeAfter: 1 },
-        pipeline: { maxClockSkewMs: 0 },
-      },
-      {},
-      { cwd: dir, hostname: 'bench' },
-    );
-    if (!cfg.ok) throw new Error(JSON.stringify(cfg.issues));
-    const run = await startRun(cfg.config, pino({ level: 'silent' }));
+    const config = {
+      mqtt: { url: broker.url, clientId: 'svc-lat', protocolVersion: 5 },
+      subscriptions: [{ topic: 'lat/{device}/t', codec: 'json-object' }],
+      models: [{ name: 'demo', path: fileURLToPath(new URL('../models/demo/', import.meta.url)) }],
+      output: { kind: 'line-protocol-file', path: join(dir, 'points.lp') },
+      state: { checkpointDir: join(dir, 'ckpt') },
+      http: { enabled: false },
+      alerts: { topic: 'lat-alerts/{device}', closeAfter: 1 },
+      pipeline: { maxClockSkewMs: 0 },
+    };
+    const parsed = parseConfig(config, {}, { cwd: dir, hostname: 'bench' });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    await writeFile(join(dir, 'lat.json'), JSON.stringify(config));
+    const { child } = await startServiceChild(join(dir, 'lat.json'));
     const watcher = await mqtt.connectAsync(broker.url, { clientId: 'lat-watch' });
     const latencies: number[] = [];
     watcher.on('message', (_t, payload) => {
@@ -215,7 +279,7 @@ async function alertLatency(quick: boolean): Promise<{ rows: E2eRow[]; alerts: n
     await replay(rows, { brokerUrl: broker.url, clientId: 'pub-lat', topicTemplate: 'lat/{device}/t', qos: 1, pace: { kind: 'rate', perSecond: 2000 }, startNow: true, maxInFlight: 1000, passes: 1, protocolVersion: 5 });
     await new Promise((r) => setTimeout(r, 500));
     await watcher.endAsync();
-    await run.stop('bench');
+    await stopServiceChild(child);
     const s = [...latencies].sort((a, b) => a - b);
     const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
     return { rows: [{ contender: 'publish→alert latency p99 ms', readings: s.length, seconds: q(0.99) / 1000, perSecond: 0 }], alerts: s.length, p50: q(0.5), p99: q(0.99), max: s[s.length - 1] ?? Number.NaN };
