@@ -110,10 +110,10 @@ async function serviceConfigFile(url: string, id: string, dir: string): Promise<
 }
 
 /** Starts `node dist/cli/main.js run` (the shipped build) and resolves once it runs, with its own start time. */
-async function startServiceChild(configFile: string): Promise<{ child: Child; runningAtMs: number }> {
+async function startServiceChild(configFile: string): Promise<{ child: Child; runningAtMs: number; running: string }> {
   const child = startChild([process.execPath, DIST_MAIN, 'run', '--config', configFile], { ...process.env, CONVWATCH_LOG_LEVEL: 'info' });
-  const line = await child.lineWith('"convwatch running"');
-  return { child, runningAtMs: (JSON.parse(line) as { time: number }).time };
+  const running = await child.lineWith('"convwatch running"');
+  return { child, runningAtMs: (JSON.parse(running) as { time: number }).time, running };
 }
 
 async function stopServiceChild(child: Child): Promise<void> {
@@ -220,6 +220,8 @@ export async function runE2eBench(options: { quick: boolean }): Promise<E2eRow[]
   // Latency: publish → alert at a fixed 2,000 readings/s, spikes injected on one device.
   const lat = await alertLatency(options.quick);
   out.push(...lat.rows);
+  const memory = await serviceMemory(options.quick ? [1, 1000] : [1, 1000, 10_000]);
+  for (const m of memory) out.push({ contender: `memory ${m.devices} devices: RSS MiB`, readings: m.devices, seconds: 0, perSecond: m.rssMiB });
   const rates = (name: string): number[] => out.filter((r) => r.contender === name).map((r) => r.perSecond);
   const median = (xs: number[]): number => {
     const s = [...xs].sort((a, b) => a - b);
@@ -234,8 +236,57 @@ export async function runE2eBench(options: { quick: boolean }): Promise<E2eRow[]
     ['backlog: raw subscriber draining a queued session', median(rates(RAW_DRAIN)).toFixed(0), '1.00', ''],
     ['backlog: convwatch run draining a queued session', median(rates(SERVICE_DRAIN)).toFixed(0), ratio(SERVICE_DRAIN, RAW_DRAIN).toFixed(2), rates(SERVICE_DRAIN).map((x, i) => (x / (rates(RAW_DRAIN)[i] as number)).toFixed(2)).join(' ')],
   ]));
+  // The slope between the two largest runs: both have warmed up (compiled code, buffers).
+  const first = memory[memory.length - 2] as (typeof memory)[number];
+  const last = memory[memory.length - 1] as (typeof memory)[number];
+  const perDeviceKB = ((last.rssMiB - first.rssMiB) * 2 ** 20) / Math.max(1, last.devices - first.devices) / 1000;
+  console.log(`\n### memory of \`convwatch run\` (demo model) with N live devices, from its own /metrics\n`);
+  console.log(markdownTable(['live devices', 'RSS MiB', 'V8 heap used MiB', 'external MiB'], memory.map((m) => [String(m.devices), m.rssMiB.toFixed(1), m.heapMiB.toFixed(1), m.externalMiB.toFixed(1)])));
+  console.log(`\nRSS slope ${first.devices} → ${last.devices} devices: ${perDeviceKB.toFixed(1)} KB per live device; ${last.devices} devices: ${last.rssMiB.toFixed(0)} MiB (target < 400 MB)`);
   console.log(`\n### publish → alert latency at 2,000 readings/s (8 devices, ${lat.alerts} alerts): p50 ${lat.p50.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, max ${lat.max.toFixed(1)} ms\n`);
   return out;
+}
+
+/**
+ * Memory of the service as shipped, per live device: for each N, a fresh `convwatch run`
+ * (`pipeline.maxDevices` = N) takes 4 readings of each of N devices, then its own /metrics gives
+ * the RSS, V8 heap and external (ArrayBuffer) memory.
+ */
+async function serviceMemory(counts: readonly number[]): Promise<{ devices: number; rssMiB: number; heapMiB: number; externalMiB: number }[]> {
+  const broker = await startMosquitto({ maxInflightMessages: 1000 });
+  const dir = await mkdtemp(join(tmpdir(), 'convwatch-mem-'));
+  const rows: { devices: number; rssMiB: number; heapMiB: number; externalMiB: number }[] = [];
+  try {
+    for (const devices of counts) {
+      const id = `mem${devices}`;
+      const output = join(dir, `${id}.lp`);
+      const config = {
+        mqtt: { url: broker.url, clientId: id, protocolVersion: 5 },
+        subscriptions: [{ topic: `${id}/{device}/t`, codec: 'json-object' }],
+        models: [{ name: 'demo', path: fileURLToPath(new URL('../models/demo/', import.meta.url)) }],
+        output: { kind: 'line-protocol-file', path: output },
+        state: { checkpointDir: join(dir, `ckpt-${id}`) },
+        http: { listen: '127.0.0.1:0' },
+        pipeline: { maxClockSkewMs: 0, maxDevices: Math.max(1, devices) },
+      };
+      await writeFile(join(dir, `${id}.json`), JSON.stringify(config));
+      const { child, running } = await startServiceChild(join(dir, `${id}.json`));
+      const http = (JSON.parse(running) as { http: string }).http;
+      if (devices > 0) {
+        await publishFromChild(broker.url, `pub-${id}`, `${id}/{device}/t`, devices, 4);
+        await lastPointWrittenMs(output, devices * 4);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      const text = await (await fetch(`${http}/metrics`)).text();
+      const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+      rows.push({ devices, rssMiB: metric('process_resident_memory_bytes'), heapMiB: metric('nodejs_heap_size_used_bytes'), externalMiB: metric('nodejs_external_memory_bytes') });
+      await stopServiceChild(child);
+    }
+  } finally {
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
 }
 
 /** Publishes 8 devices at 2,000 readings/s in real time with spikes and measures reading time → alert arrival. */
