@@ -11,7 +11,7 @@ import { alertMessage, fillTopic } from '../io/alert-message.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint-store.js';
 import { InfluxSink } from '../io/influx-sink.js';
 import { LineProtocolFileSink } from '../io/line-protocol-file-sink.js';
-import type { PointRecord } from '../io/line-protocol.js';
+import { LineProtocolError, LineTemplate, type PointRecord, type SinkPoint } from '../io/line-protocol.js';
 import { startMetricsServer } from '../io/metrics-server.js';
 import { loadModel } from '../io/model-dir.js';
 import { MqttSource } from '../io/mqtt-source.js';
@@ -45,19 +45,64 @@ export interface ServiceStatus {
   points: { written: number; confirmed: number; failed: number };
 }
 
+/** The fields every point has, in line order; `contrib_<channel>` follow, one per model channel. */
+const POINT_FIELDS = ['threshold', 'anomaly', 'ready', 'score'] as const;
+
 /**
- * The fields of a point: NaN and absent values are left out by the encoder.
- * @param contribFields `contrib_<channel>` for each of the model's channels, in channel order.
+ * Encodes the service's points: one {@link LineTemplate} per series (device, model, topic tags),
+ * so a point costs only its numbers. Warm-up points (not ready) leave score and contributions
+ * out. A series whose names cannot be written falls back to a {@link PointRecord}, which the
+ * sink refuses and counts (`invalid-point`) the usual way.
  */
-function pointRecord(p: ScoredPoint, measurement: string, contribFields: readonly string[]): PointRecord {
-  const fields: Record<string, number | boolean> = { threshold: p.threshold, anomaly: p.anomaly, ready: p.ready ? 1 : 0 };
-  if (p.ready) {
-    fields['score'] = p.score;
-    for (let i = 0; i < contribFields.length; i++) fields[contribFields[i] as string] = p.contrib[i] as number;
+class PointEncoder {
+  private readonly templates = new Map<string, LineTemplate | null>();
+  private readonly values = new Map<string, Float64Array>();
+
+  constructor(
+    private readonly measurement: string,
+    private readonly channelsOf: (model: string) => readonly string[],
+    private readonly maxSeries: number,
+  ) {}
+
+  encode(p: ScoredPoint): SinkPoint {
+    let key = `${p.device}\u0000${p.model}`;
+    for (const tag in p.tags) key += `\u0000${tag}=${p.tags[tag] as string}`;
+    let template = this.templates.get(key);
+    const channels = this.channelsOf(p.model);
+    if (template === undefined) {
+      if (this.templates.size >= this.maxSeries) this.templates.clear();
+      try {
+        template = new LineTemplate(this.measurement, { ...p.tags, device: p.device, model: p.model }, [...POINT_FIELDS, ...channels.map((c) => `contrib_${c}`)]);
+      } catch (e) {
+        if (!(e instanceof LineProtocolError)) throw e;
+        template = null;
+      }
+      this.templates.set(key, template);
+    }
+    let receivedAtMs = Number.POSITIVE_INFINITY;
+    for (const s of p.sources) if (s.receivedAtMs < receivedAtMs) receivedAtMs = s.receivedAtMs;
+    const received = Number.isFinite(receivedAtMs) ? receivedAtMs : undefined;
+    const timeMs = Math.round(p.timeMs);
+    if (template === null) return this.record(p, channels, timeMs, received);
+    let v = this.values.get(p.model);
+    if (v === undefined) this.values.set(p.model, (v = new Float64Array(POINT_FIELDS.length + channels.length)));
+    v[0] = p.threshold;
+    v[1] = p.anomaly;
+    v[2] = p.ready ? 1 : 0;
+    v[3] = p.ready ? p.score : Number.NaN;
+    for (let i = 0; i < channels.length; i++) v[4 + i] = p.ready ? (p.contrib[i] as number) : Number.NaN;
+    return template.encode(v, timeMs, received) ?? this.record(p, channels, timeMs, received);
   }
-  let receivedAtMs = Number.POSITIVE_INFINITY;
-  for (const s of p.sources) if (s.receivedAtMs < receivedAtMs) receivedAtMs = s.receivedAtMs;
-  return { measurement, tags: { ...p.tags, device: p.device, model: p.model }, fields, timeMs: Math.round(p.timeMs), ...(Number.isFinite(receivedAtMs) ? { receivedAtMs } : {}) };
+
+  /** The same point as a record (for the sink to refuse and count when it cannot be written). */
+  private record(p: ScoredPoint, channels: readonly string[], timeMs: number, receivedAtMs: number | undefined): PointRecord {
+    const fields: Record<string, number> = { threshold: p.threshold, anomaly: p.anomaly, ready: p.ready ? 1 : 0 };
+    if (p.ready) {
+      fields['score'] = p.score;
+      channels.forEach((c, i) => (fields[`contrib_${c}`] = p.contrib[i] as number));
+    }
+    return { measurement: this.measurement, tags: { ...p.tags, device: p.device, model: p.model }, fields, timeMs, ...(receivedAtMs === undefined ? {} : { receivedAtMs }) };
+  }
 }
 
 /**
@@ -167,8 +212,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
     };
 
     // Pipeline.
-    const measurement = out.measurement;
-    const contribFields = new Map([...detectors].map(([name, d]) => [name, d.channels.map((c) => `contrib_${c}`)] as const));
+    const encoder = new PointEncoder(out.measurement, (model) => (detectors.get(model) as Detector).channels, 4 * config.pipeline.maxDevices * detectors.size);
     const pipeline: Pipeline = createPipeline(
       {
         detectors,
@@ -179,7 +223,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
         onError: (e, where) => log.error({ where, err: e instanceof Error ? e.message : String(e) }, 'pipeline error'),
         writePoints: async (points) => {
           const t0 = performance.now();
-          const records = points.map((p) => pointRecord(p, measurement, contribFields.get(p.model) as readonly string[]));
+          const records = points.map((p) => encoder.encode(p));
           await sink.write(records);
           status.points.written += records.length;
           // Counters once per model and burst, not once per point.

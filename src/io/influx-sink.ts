@@ -2,7 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import { retryDelayMs } from './backoff.js';
 import { resolveInfluxSinkOptions, type InfluxSinkOptions, type ResolvedInfluxSinkOptions } from './influx-sink-options.js';
 import type { WriteOutcome } from './influx-write-transport.js';
-import { encodePoints, lineTimestampMs, type PointRecord } from './line-protocol.js';
+import { encodePoints, lineTimestampMs, type SinkPoint } from './line-protocol.js';
 import type { DropReason, PointSink, SeqRange, SinkClock, SinkStats } from './point-sink.js';
 import { PointSpool, type SpoolBatch } from './point-spool.js';
 
@@ -83,7 +83,7 @@ export class InfluxSink implements PointSink {
     return this.spool.settledSeq;
   }
 
-  async write(points: readonly PointRecord[]): Promise<SeqRange> {
+  async write(points: readonly SinkPoint[]): Promise<SeqRange> {
     if (this.closing) throw new Error('influx sink: write() after close() or dispose()');
     const encoded = encodePoints(points);
     if (encoded.invalid > 0) {

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
-import { encodePoints, lineTimestampMs, type PointRecord } from './line-protocol.js';
+import { encodePoints, type SinkPoint } from './line-protocol.js';
 import { SYSTEM_CLOCK, type ConfirmedPoints, type PointSink, type SeqRange, type SinkClock, type SinkLogger, type SinkStats } from './point-sink.js';
 
 /**
@@ -67,7 +67,7 @@ export class LineProtocolFileSink implements PointSink {
     return this.settled;
   }
 
-  write(points: readonly PointRecord[]): Promise<SeqRange> {
+  write(points: readonly SinkPoint[]): Promise<SeqRange> {
     if (this.closed) return Promise.reject(new Error(`line-protocol file ${this.options.path}: write() after close() or dispose()`));
     const encoded = encodePoints(points);
     this.invalid += encoded.invalid;
@@ -97,7 +97,7 @@ export class LineProtocolFileSink implements PointSink {
       } finally {
         this.settle(lastSeq);
       }
-      this.notify(firstSeq, encoded.lines, encoded.receivedAtMs);
+      this.notify(firstSeq, encoded.timesMs, encoded.receivedAtMs);
       return { firstSeq, lastSeq };
     });
     this.chain = run.catch(() => undefined);
@@ -188,12 +188,12 @@ export class LineProtocolFileSink implements PointSink {
     }
   }
 
-  private notify(firstSeq: number, lines: readonly string[], receivedAtMs: Float64Array | null): void {
+  private notify(firstSeq: number, timesMs: Float64Array, receivedAtMs: Float64Array | null): void {
     const hook = this.options.onConfirmed;
     if (hook === undefined) return;
-    const timesMs = Float64Array.from(lines, lineTimestampMs);
+    const n = timesMs.length;
     try {
-      hook({ firstSeq, lastSeq: firstSeq + lines.length - 1, points: lines.length, confirmedAtMs: this.clock.now(), timesMs, receivedAtMs: receivedAtMs ?? new Float64Array(lines.length).fill(NaN) });
+      hook({ firstSeq, lastSeq: firstSeq + n - 1, points: n, confirmedAtMs: this.clock.now(), timesMs, receivedAtMs: receivedAtMs ?? new Float64Array(n).fill(NaN) });
     } catch (error) {
       this.options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'line-protocol file: onConfirmed callback threw');
     }

@@ -1,4 +1,4 @@
-import type { PointRecord } from './line-protocol.js';
+import type { SinkPoint } from './line-protocol.js';
 
 /**
  * The contract between the live pipeline and where its points go (docs/delivery.md): the
@@ -97,7 +97,7 @@ export interface PointSink {
    * @throws Error after `close()`/`dispose()`; the file-system error when the append failed
    *   (nothing of the call is then durable); RangeError when one call is larger than the spool.
    */
-  write(points: readonly PointRecord[]): Promise<SeqRange>;
+  write(points: readonly SinkPoint[]): Promise<SeqRange>;
   /**
    * Every sequence number ≤ this is settled: confirmed by the server, or given up and counted
    * (`failed`, `dropped['spool-full']`). A checkpoint barrier waits on this, so a dead letter

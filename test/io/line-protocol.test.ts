@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   encodePoint,
   encodePoints,
+  LineTemplate,
   escapeKey,
   escapeMeasurement,
   escapeTagValue,
@@ -166,7 +167,14 @@ describe('encodePoints', () => {
 
   it('gives null receipt times when no point has one, and handles an empty batch', () => {
     expect(encodePoints([point({})]).receivedAtMs).toBeNull();
-    expect(encodePoints([])).toEqual({ lines: [], receivedAtMs: null, invalid: 0, empty: 0, firstError: null });
+    expect(encodePoints([])).toEqual({ lines: [], timesMs: new Float64Array(0), receivedAtMs: null, invalid: 0, empty: 0, firstError: null });
+  });
+
+  it('takes points already encoded as they are, with their times', () => {
+    const out = encodePoints([point({ timeMs: 5 }), { line: 'm,d=a v=2 7', timeMs: 7, receivedAtMs: 3 }]);
+    expect(out.lines).toEqual(['m v=1 5', 'm,d=a v=2 7']);
+    expect([...out.timesMs]).toEqual([5, 7]);
+    expect([...(out.receivedAtMs ?? [])]).toEqual([NaN, 3]);
   });
 
   it('rethrows errors that are not about the point', () => {
@@ -217,5 +225,43 @@ describe('tag escaping, property', () => {
       }),
       { seed: FC_SEED, numRuns: 500 },
     );
+  });
+});
+
+describe('LineTemplate', () => {
+  it('writes the same line as encodePoint for the same point (property)', () => {
+    const char = fc.constantFrom('a', 'Z', '0', ' ', ',', '=', '"', 'ü', '.', '-');
+    const name = fc.array(char, { minLength: 1, maxLength: 8 }).map((chars) => `k${chars.join('')}`);
+    const value = fc.oneof(fc.double(), fc.constantFrom(0, -0, 1, NaN, Infinity, -Infinity, 0.1, 1e21, 5e-324));
+    fc.assert(
+      fc.property(
+        name,
+        fc.dictionary(name, fc.oneof(name, fc.constant('')), { maxKeys: 3 }),
+        fc.uniqueArray(name, { minLength: 1, maxLength: 6 }).filter((names) => !names.includes('time')),
+        fc.array(value, { minLength: 6, maxLength: 6 }),
+        fc.integer({ min: -1e12, max: 4e12 }),
+        (measurement, tags, fieldNames, values, timeMs) => {
+          const template = new LineTemplate(measurement, tags, fieldNames);
+          const fields = Object.fromEntries(fieldNames.map((f, i) => [f, values[i] as number]));
+          const expected = encodePoint({ measurement, tags, fields, timeMs });
+          // Twice: the second call reuses the texts of repeated values.
+          for (let round = 0; round < 2; round++) expect(template.encode(values, timeMs)?.line ?? null).toBe(expected);
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
+  });
+
+  it('refuses bad names when it is made, naming them', () => {
+    expect(() => new LineTemplate('m', { device: 'a\nb' }, ['v'])).toThrow(/tag "device"/);
+    expect(() => new LineTemplate('_m', {}, ['v'])).toThrow(LineProtocolError);
+    expect(() => new LineTemplate('m', {}, ['time'])).toThrow(/field key "time"/);
+  });
+
+  it('gives null when no value is finite, and refuses a time that is not a safe integer', () => {
+    const template = new LineTemplate('m', { d: 'x' }, ['a', 'b']);
+    expect(template.encode([NaN, Infinity], 1)).toBeNull();
+    expect(template.encode([2, NaN], 1, 9)).toEqual({ line: 'm,d=x a=2 1', timeMs: 1, receivedAtMs: 9 });
+    expect(() => template.encode([1, 1], 1.5)).toThrow(/timeMs/);
   });
 });
