@@ -12,7 +12,9 @@
  * id) on the next connection of the session; a redelivery that matches a message of the closed
  * connection (id, topic and payload) is not processed again but acknowledged when the original
  * settles. A redelivery of a message whose PUBACK was written just before the connection broke
- * is recognised the same way (the last `recentCapacity` released messages are remembered).
+ * is recognised the same way (the last `recentCapacity` released messages are remembered, holding
+ * at most `recentBytes` of payload; one that is not remembered would be processed again and
+ * dead-lettered as a duplicate reading, never lost).
  */
 
 /** One received QoS-1 message waiting for its PUBACK. */
@@ -46,11 +48,15 @@ export class PubackGate {
   /** The most recently released entries of the current connection (ring). */
   private readonly recent: (GateEntry | undefined)[];
   private recentNext = 0;
+  private recentPayloadBytes = 0;
   /** Messages of the previous connection that a redelivery may match, by id. */
   private previous = new Map<number, GateEntry>();
   private counters = { admitted: 0, released: 0, redeliveries: 0, abandoned: 0 };
 
-  constructor(recentCapacity = 1024) {
+  constructor(
+    recentCapacity = 1024,
+    private readonly recentBytes = 4 * 1024 * 1024,
+  ) {
     this.recent = new Array<GateEntry | undefined>(Math.max(1, recentCapacity));
   }
 
@@ -105,8 +111,7 @@ export class PubackGate {
       if (e.state === 'settled') {
         out.push(e.puback);
         this.counters.released++;
-        this.recent[this.recentNext] = e;
-        this.recentNext = (this.recentNext + 1) % this.recent.length;
+        this.remember(e);
       }
     }
     if (this.head > 1024 && this.head * 2 > q.length) {
@@ -114,6 +119,17 @@ export class PubackGate {
       this.head = 0;
     }
     return out;
+  }
+
+  /** Puts a released entry in the ring, within the payload byte budget. */
+  private remember(e: GateEntry): void {
+    const old = this.recent[this.recentNext];
+    if (old !== undefined) this.recentPayloadBytes -= old.payload.length;
+    this.recent[this.recentNext] = undefined;
+    if (this.recentPayloadBytes + e.payload.length > this.recentBytes) return;
+    this.recent[this.recentNext] = e;
+    this.recentPayloadBytes += e.payload.length;
+    this.recentNext = (this.recentNext + 1) % this.recent.length;
   }
 
   /**
@@ -134,6 +150,7 @@ export class PubackGate {
     this.awaitingPuback.clear();
     this.recent.fill(undefined);
     this.recentNext = 0;
+    this.recentPayloadBytes = 0;
     this.connection++;
   }
 

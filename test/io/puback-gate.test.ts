@@ -102,6 +102,21 @@ describe('PubackGate', () => {
     expect(r).toMatchObject({ duplicate: true, entry: { state: 'settled' } });
   });
 
+  it('remembers released messages within its payload byte budget only', () => {
+    const gate = new PubackGate(8, 10);
+    const big = gate.admit(1, false, 't', Buffer.alloc(11));
+    const small = gate.admit(2, false, 't', Buffer.alloc(4));
+    gate.capture(1, 'ack1');
+    gate.capture(2, 'ack2');
+    gate.settle(big.entry, true);
+    gate.settle(small.entry, true);
+    expect(gate.release()).toEqual(['ack1', 'ack2']);
+    gate.connectionClosed();
+    // The 11-byte payload did not fit in 10 bytes: its redelivery is processed again.
+    expect(gate.admit(1, true, 't', Buffer.alloc(11)).duplicate).toBe(false);
+    expect(gate.admit(2, true, 't', Buffer.alloc(4)).duplicate).toBe(true);
+  });
+
   it('processes a redelivery again when it does not match: other payload or topic, failed original, no DUP flag, or a new session', () => {
     const make = (): { gate: PubackGate; a: GateEntry } => {
       const gate = new PubackGate();
