@@ -200,15 +200,16 @@ export async function startService(config: Config, log: Logger, now: () => numbe
     );
     cleanups.push(() => source.close());
 
-    const publishQuietly = (topic: string, payload: string, qos: 0 | 1, retain: boolean, what: string): void => {
+    /** Publishes; resolves when the broker acknowledged it, or after a failure was logged. */
+    const publishQuietly = (topic: string, payload: string, qos: 0 | 1, retain: boolean, what: string): Promise<void> =>
       source.publish(topic, payload, { qos, retain }).catch((e: unknown) => log.warn({ topic, err: (e as Error).message }, `${what} not published`));
-    };
-    const deadLetter = (letter: DeadLetter): void => {
+    // The bad message is acknowledged once its dead letter is at the broker (QoS 1 PUBACK).
+    const deadLetter = (letter: DeadLetter): void | Promise<void> => {
       status.deadLetters++;
       metrics.deadLetter(letter.reason);
       if (!config.deadLetter.enabled) return;
       const payload = JSON.stringify({ reason: letter.reason, detail: letter.detail, topic: letter.topic, payload: letter.payload, payloadEncoding: letter.payloadEncoding, payloadBytes: letter.payloadBytes, at: new Date(letter.atMs).toISOString() });
-      publishQuietly(fillTopic(config.deadLetter.topic, { reason: letter.reason }), payload, config.deadLetter.qos, false, 'dead letter');
+      return publishQuietly(fillTopic(config.deadLetter.topic, { reason: letter.reason }), payload, config.deadLetter.qos, false, 'dead letter');
     };
 
     // Pipeline.
@@ -240,7 +241,7 @@ export async function startService(config: Config, log: Logger, now: () => numbe
               metrics.alert(p.event.kind);
               if (p.event.kind === 'start') status.openAnomalies.set(p.device, { model: p.model, startMs: p.event.startMs, topChannels: p.event.topChannels.map((c) => d.channels[c.index] ?? '?') });
               else status.openAnomalies.delete(p.device);
-              publishQuietly(m.topic, m.payload, config.alerts.qos, config.alerts.retain, 'alert');
+              void publishQuietly(m.topic, m.payload, config.alerts.qos, config.alerts.retain, 'alert');
             }
           }
           for (const [model, c] of perModel) {

@@ -13,8 +13,12 @@ export const DEAD_LETTER_PAYLOAD_BYTES = 1024;
  * Errors thrown by `onCallbackError` itself are ignored: it is the last resort.
  */
 export interface DeadLetterOptions {
-  /** Receives every dropped message, synchronously, in the order the operator drops them. */
-  readonly deadLetter: (letter: DeadLetter) => void;
+  /**
+   * Receives every dropped message, synchronously, in the order the operator drops them. It may
+   * return a promise that resolves when the letter is safe (published and acknowledged): the
+   * message is then acknowledged only after it settles (also when it rejects, reported).
+   */
+  readonly deadLetter: (letter: DeadLetter) => void | Promise<void>;
   /**
    * Receives errors thrown by `deadLetter`, by a message's `ack()` or by a notification
    * callback; `callback` names which one ('deadLetter', 'ack', 'onEvict', 'now').
@@ -36,12 +40,30 @@ export function deadLetterOf(message: InboundMessage, reason: DeadLetterReason, 
  * for what happens when either throws). Never throws.
  */
 export function handOver(letter: DeadLetter, options: DeadLetterOptions): void {
+  let handed: void | Promise<void>;
   try {
-    options.deadLetter(letter);
+    handed = options.deadLetter(letter);
   } catch (error) {
     reportCallbackError(options, error, 'deadLetter');
     return;
   }
+  if (handed instanceof Promise) {
+    // The message is acknowledged once the letter is safe (e.g. the broker acknowledged its
+    // publish). A failed hand-over is reported, and the message acknowledged all the same: a bad
+    // message must not hold its place in the in-flight window forever.
+    handed.then(
+      () => ackSource(letter, options),
+      (error: unknown) => {
+        reportCallbackError(options, error, 'deadLetter');
+        ackSource(letter, options);
+      },
+    );
+    return;
+  }
+  ackSource(letter, options);
+}
+
+function ackSource(letter: DeadLetter, options: DeadLetterOptions): void {
   try {
     letter.source.ack();
   } catch (error) {
@@ -49,7 +71,6 @@ export function handOver(letter: DeadLetter, options: DeadLetterOptions): void {
   }
 }
 
-/** Dead-letters every message in `messages` with one reason and detail. Never throws. */
 export function handOverAll(messages: readonly InboundMessage[], reason: DeadLetterReason, detail: string, atMs: number, options: DeadLetterOptions): void {
   for (const message of messages) handOver(deadLetterOf(message, reason, detail, atMs), options);
 }

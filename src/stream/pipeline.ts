@@ -22,8 +22,8 @@ export interface PipelineDependencies {
    * when they are durable; then the messages behind them are acknowledged.
    */
   readonly writePoints: (points: readonly ScoredPoint[]) => Promise<void>;
-  /** Receives each dead letter; resolves when it is handed over (then its message is acknowledged). */
-  readonly deadLetter: (letter: DeadLetter) => void;
+  /** Receives each dead letter; the message is acknowledged after it returns, or after its promise settles (the letter is safe). */
+  readonly deadLetter: (letter: DeadLetter) => void | Promise<void>;
   /** Errors of callbacks and of writes; the pipeline keeps running. */
   readonly onError: (error: unknown, where: string) => void;
   /** Called when an idle device is evicted (after its last points were written). */
