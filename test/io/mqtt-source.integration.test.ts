@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker } from '../../src/io/embedded-broker.js';
@@ -135,6 +135,58 @@ describe('MqttSource against a real Mosquitto', () => {
     });
     await waitFor(() => again.length === 20);
     expect(again).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('a connection cut while messages are held: redeliveries are not handled twice, and are acknowledged once the originals settle', async () => {
+    // A TCP proxy in front of Mosquitto that the test can cut, like a flaky network would.
+    const sockets = new Set<Socket>();
+    const target = new URL(broker().url);
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => {});
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const proxyUrl = `mqtt://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const resolvers: Array<() => void> = [];
+      const seen: number[] = [];
+      source = new MqttSource(options(proxyUrl, 'src-cut'), silent);
+      await source.start(
+        (_t, payload) =>
+          new Promise<void>((resolve) => {
+            seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+            resolvers.push(resolve);
+          }),
+      );
+      await publishMany(broker().url, 'plant/p6/data', 10);
+      await waitFor(() => seen.length === 10);
+      for (const s of sockets) s.destroy();
+      // The client reconnects through the proxy; the broker redelivers the 10 unacknowledged messages.
+      await waitFor(() => source!.stats().redeliveries === 10);
+      expect(seen).toHaveLength(10);
+      expect(source.stats().acked).toBe(0);
+      for (const r of resolvers) r();
+      await waitFor(() => source!.stats().acked === 10);
+      // Nothing is left at the broker: a fresh connection of the session gets only a new message.
+      await source.close();
+      const after: number[] = [];
+      source = new MqttSource(options(broker().url, 'src-cut'), silent);
+      await source.start((_t, payload) => {
+        after.push((JSON.parse(payload.toString()) as { i: number }).i);
+      });
+      await publishMany(broker().url, 'plant/p6/data', 1);
+      await waitFor(() => after.length === 1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(after).toEqual([0]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('refuses to start against an unreachable broker with a clear error', async () => {
