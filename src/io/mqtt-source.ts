@@ -189,7 +189,8 @@ export class MqttSource {
         return;
       }
       this.counters.received++;
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+      // mqtt-packet hands a Buffer (a view into the socket's read chunk): no copy needed.
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       if (packet.qos !== 1 || packet.messageId === undefined) {
         // QoS 0: nothing to acknowledge.
         this.runHandler(handler, packet.topic, payload, () => {}, (e) => this.logFailure(packet.topic, e));
