@@ -212,7 +212,9 @@ export function convRowsBackward(
       }
     }
     const gwT = scratch.take(SLOT_GW_T, kd * coutG);
-    kernel.pack(dyT, coutG, M, null).run(kd, colsT, 0, gwT, 0, coutG);
+    const packedDyT = kernel.pack(dyT, coutG, M, null);
+    packedDyT.run(kd, colsT, 0, gwT, 0, coutG);
+    packedDyT.dispose?.();
     const gw = out.gradW;
     for (let co = 0; co < coutG; co++) {
       const wBase = (g * coutG + co) * kd;
@@ -256,6 +258,7 @@ export function convRowsBackward(
         }
       }
     }
+    packedWT.dispose?.();
   }
 }
 

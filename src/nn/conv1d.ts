@@ -36,7 +36,12 @@ export function runConv1dPlan(plan: Conv1dPlan, input: Tensor, weight: Tensor, b
   const out = new Float32Array(plan.batch * plan.outChannels * plan.outLength);
   if (plan.outLength === 0 || plan.batch === 0) return out;
   const packed = packConvGroups(weight.data, bias === null ? null : bias.data, plan.outChannels, plan.inChannels / plan.groups, plan.kernelSize, plan.groups, kernel);
-  conv1dPlanned(plan, input.data, packed, out);
+  try {
+    conv1dPlanned(plan, input.data, packed, out);
+  } finally {
+    // Packed per call: give the storage back (a long-lived WebAssembly kernel would grow otherwise).
+    for (const p of packed) p.dispose?.();
+  }
   return out;
 }
 

@@ -29,6 +29,13 @@ export interface PackedMatrix {
    * Allocates nothing.
    */
   run(m: number, a: Float32Array, aOff: number, y: Float32Array, yOff: number, ldy: number): void;
+  /**
+   * Gives the matrix's storage back to its kernel for the next `pack` (the WebAssembly kernel's
+   * memory never shrinks, so a caller that packs per call must dispose, or memory grows with
+   * every call). The matrix must not be run afterwards. Absent where the garbage collector
+   * frees the storage (the TypeScript kernel).
+   */
+  dispose?(): void;
 }
 
 /**

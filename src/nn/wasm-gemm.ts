@@ -127,7 +127,19 @@ class WasmHeap {
     return ptr >>> 2;
   }
 
+  /** Regions given back by disposed matrices, by size in floats (reused for the same size). */
+  private readonly freeRegions = new Map<number, number[]>();
+
+  /** Gives back a region that {@link alloc} returned, for a later allocation of the same size. */
+  free(at: number, floats: number): void {
+    const list = this.freeRegions.get(floats);
+    if (list === undefined) this.freeRegions.set(floats, [at]);
+    else list.push(at);
+  }
+
   alloc(floats: number, what: string): number {
+    const reused = this.freeRegions.get(floats)?.pop();
+    if (reused !== undefined) return reused;
     const at = this.tryAlloc(floats);
     if (at < 0) throw new RangeError(`wasm-simd gemm: cannot grow WebAssembly memory by ${floats * 4} bytes for ${what}`);
     return at;
@@ -182,6 +194,7 @@ class WasmHeap {
 class WasmPackedMatrix implements PackedMatrix {
   /** Columns padded to a multiple of 8. */
   private readonly np: number;
+  private disposed = false;
 
   constructor(
     readonly n: number,
@@ -194,8 +207,15 @@ class WasmPackedMatrix implements PackedMatrix {
     this.np = paddedColumns(n);
   }
 
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.heap.free(this.wPtr >>> 2, this.np * this.kd + this.np);
+  }
+
   run(m: number, a: Float32Array, aOff: number, y: Float32Array, yOff: number, ldy: number): void {
     const { n, kd, np, heap } = this;
+    if (this.disposed) throw new Error('gemm run: the matrix was disposed');
     if (!Number.isInteger(m) || m < 0) throw new RangeError(`gemm run: m must be a non-negative integer, got ${m}`);
     if (m === 0 || n === 0) return;
     const count = m * kd;

@@ -221,6 +221,41 @@ describe('wasm-simd GEMM kernel', () => {
     }
   });
 
+  it('a disposed matrix gives its memory back: packing and disposing repeatedly does not grow the instance', () => {
+    const kernel = createWasmGemmKernel();
+    const rng = new Rng(31);
+    const w = normals(rng, 256 * 1024); // 1 MiB of weights
+    const a = normals(rng, 1024);
+    const y = new Float32Array(256);
+    const first = kernel.pack(w, 256, 1024, null);
+    first.run(1, a, 0, y, 0, 256);
+    const expected = Float32Array.from(y);
+    first.dispose?.();
+    const bytes = kernel.memoryBytes;
+    for (let i = 0; i < 50; i++) {
+      const m = kernel.pack(w, 256, 1024, null);
+      m.run(1, a, 0, y, 0, 256);
+      m.dispose?.();
+    }
+    // Without dispose, 50 more packs would have added 50 MiB.
+    expect(kernel.memoryBytes).toBe(bytes);
+    expectSameBits(y, expected);
+    expect(() => first.run(1, a, 0, y, 0, 256)).toThrow(/disposed/);
+    expect(() => first.dispose?.()).not.toThrow();
+  });
+
+  it('conv1d on one long-lived WebAssembly kernel keeps its memory after the first call', () => {
+    const kernel = createWasmGemmKernel();
+    const rng = new Rng(32);
+    const x = tensor([2, 16, 300], normals(rng, 2 * 16 * 300));
+    const w = tensor([32, 16, 5], normals(rng, 32 * 16 * 5));
+    const b = tensor([32], normals(rng, 32));
+    const out0 = conv1d(x, w, b, { padding: 'same', dilation: 2 }, kernel);
+    const bytes = kernel.memoryBytes;
+    for (let i = 0; i < 100; i++) expectSameBits(conv1d(x, w, b, { padding: 'same', dilation: 2 }, kernel).data, out0.data);
+    expect(kernel.memoryBytes).toBe(bytes);
+  });
+
   it('grows its memory for big matrices and big runs, and earlier matrices keep working', () => {
     const kernel = createWasmGemmKernel();
     const rng = new Rng(12);
