@@ -286,12 +286,24 @@ function copyRowsOut(f32: Float32Array, at: number, np: number, rows: number, n:
   for (let r = 0; r < rows; r++) copyValues(y, yOff + r * ldy, f32, at + r * np, n);
 }
 
+/** Kernels made by {@link createWasmGemmKernel} (a name can be copied; this cannot). */
+const WASM_SIMD_KERNELS = new WeakSet<GemmKernel>();
+
+/**
+ * Whether `kernel` is a WebAssembly SIMD kernel made by {@link createWasmGemmKernel}: one whose
+ * per-element arithmetic the fused TCN step reproduces. Decided by identity, not by `name`.
+ */
+export function isWasmSimdKernel(kernel: GemmKernel): boolean {
+  return WASM_SIMD_KERNELS.has(kernel);
+}
+
 class WasmKernel implements WasmGemmKernel {
   readonly name = 'wasm-simd' as const;
   private readonly heap: WasmHeap;
 
   constructor(maxScratchFloats: number) {
     this.heap = new WasmHeap(instantiate(), maxScratchFloats);
+    WASM_SIMD_KERNELS.add(this);
   }
 
   get memoryBytes(): number {

@@ -1,5 +1,6 @@
 import type { ActivationName, ActivationSpec } from './activations.js';
 import type { GemmKernel } from './gemm.js';
+import { isWasmSimdKernel } from './wasm-gemm.js';
 import type { Tcn } from './tcn.js';
 import type { TcnBatchStreamLike, TcnStreamSnapshot } from './tcn-stream.js';
 import { createTcnStepInstance, TCN_STEP_ACTIVATION_CODES, type TcnStepExports, type TcnStepRing } from './wasm-tcn-instance.js';
@@ -33,13 +34,14 @@ const SMALL_COPY = 64;
 
 /**
  * Why {@link WasmTcnBatchStream} cannot stand in for the GEMM path of `tcn` with `kernel`, or
- * null if it can: the kernel must be the one whose arithmetic it reproduces (its declared name
- * {@link WASM_TCN_KERNEL_NAME}), and the activation one of {@link WASM_TCN_ACTIVATIONS}.
+ * null if it can: the kernel must be the one whose arithmetic it reproduces (a kernel made by
+ * `createWasmGemmKernel`, checked by identity: a kernel merely named {@link WASM_TCN_KERNEL_NAME}
+ * does not qualify), and the activation one of {@link WASM_TCN_ACTIVATIONS}.
  * Says nothing about whether this runtime has WebAssembly SIMD.
  */
 export function wasmTcnUnsupportedReason(tcn: Tcn, kernel: GemmKernel): string | null {
-  if (kernel.name !== WASM_TCN_KERNEL_NAME) {
-    return `kernel '${kernel.name}' accumulates differently (the fused step reproduces '${WASM_TCN_KERNEL_NAME}')`;
+  if (!isWasmSimdKernel(kernel)) {
+    return `kernel '${kernel.name}' is not a ${WASM_TCN_KERNEL_NAME} kernel from createWasmGemmKernel (the fused step reproduces that kernel's arithmetic only)`;
   }
   return unsupportedActivation(tcn.architecture.activation);
 }

@@ -268,7 +268,10 @@ describe('WasmTcnBatchStream', () => {
     expect(relu.createStream(kernel).engine).toBe('wasm-fused');
     expect(new TcnStream(relu, kernel, { engine: 'gemm' }).engine).toBe('gemm');
     expect(wasmTcnUnsupportedReason(gelu, kernel)).toMatch(/activation 'gelu' is not computed natively \(supported: relu, leaky-relu, identity\)/);
-    expect(wasmTcnUnsupportedReason(relu, jsGemmKernel)).toMatch(/kernel 'js' accumulates differently/);
+    expect(wasmTcnUnsupportedReason(relu, jsGemmKernel)).toMatch(/kernel 'js' is not a wasm-simd kernel from createWasmGemmKernel/);
+    // A kernel that only borrows the name does not get the fused step (its arithmetic may differ).
+    const impostor = { name: 'wasm-simd', pack: jsGemmKernel.pack.bind(jsGemmKernel) };
+    expect(wasmTcnUnsupportedReason(relu, impostor)).toMatch(/kernel 'wasm-simd' is not a wasm-simd kernel from createWasmGemmKernel/);
     expect(wasmTcnUnsupportedReason(relu, kernel)).toBeNull();
     expect(() => new TcnBatchStream(relu, 2, jsGemmKernel, { engine: 'wasm-fused' })).toThrow(/engine 'wasm-fused' is not possible here: kernel 'js'/);
     expect(() => new TcnBatchStream(gelu, 2, kernel, { engine: 'wasm-fused' })).toThrow(/activation 'gelu'/);
