@@ -114,7 +114,7 @@ export class ForecastBatch {
     const xs = this.xs;
     for (let i = 0; i < count; i++) {
       const slot = slots[i] as number;
-      normalizeReading(readings.subarray(i * C, (i + 1) * C), this.norm, xs, i * C);
+      normalizeReading(readings, this.norm, xs, i * C, i * C);
       const ok = this.stream.isReady(slot);
       ready[i] = ok ? 1 : 0;
       for (let c = 0; c < C; c++) residuals[i * C + c] = ok ? (xs[i * C + c] as number) - (this.forecasts[slot * C + c] as number) : 0;
@@ -122,7 +122,11 @@ export class ForecastBatch {
     const ys = this.ys;
     this.stream.stepSlots(slots, count, xs, ys);
     if (this.delta) for (let i = 0; i < count * C; i++) ys[i] = (ys[i] as number) + (xs[i] as number);
-    for (let i = 0; i < count; i++) this.forecasts.set(ys.subarray(i * C, (i + 1) * C), (slots[i] as number) * C);
+    const forecasts = this.forecasts;
+    for (let i = 0; i < count; i++) {
+      const to = (slots[i] as number) * C;
+      for (let c = 0; c < C; c++) forecasts[to + c] = ys[i * C + c] as number;
+    }
   }
 
   /** The pending normalised forecast of slot `slot`'s next reading, `[C]` (a view; copy to keep). */

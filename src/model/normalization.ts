@@ -46,16 +46,16 @@ export function fitNormalization(values: Float32Array, channels: number): Normal
   return { mean, std };
 }
 
-/** Writes `(x − mean) / std` of one reading `[C]` into `out` at `outOffset`. Allocation-free. */
-export function normalizeReading(x: ArrayLike<number>, norm: Normalization, out: Float32Array, outOffset = 0): void {
+/** Writes `(x − mean) / std` of one reading `[C]` (read from `x` at `xOffset`) into `out` at `outOffset`. Allocation-free. */
+export function normalizeReading(x: ArrayLike<number>, norm: Normalization, out: Float32Array, outOffset = 0, xOffset = 0): void {
   const { mean, std } = norm;
-  for (let c = 0; c < mean.length; c++) out[outOffset + c] = ((x[c] as number) - (mean[c] as number)) / (std[c] as number);
+  for (let c = 0; c < mean.length; c++) out[outOffset + c] = ((x[xOffset + c] as number) - (mean[c] as number)) / (std[c] as number);
 }
 
 /** Normalises a whole `[T, C]` series into a new array. */
 export function normalizeSeries(values: Float32Array, norm: Normalization): Float32Array {
   const C = norm.mean.length;
   const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i += C) normalizeReading(values.subarray(i, i + C), norm, out, i);
+  for (let i = 0; i < values.length; i += C) normalizeReading(values, norm, out, i, i);
   return out;
 }

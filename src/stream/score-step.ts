@@ -139,7 +139,8 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
             const row = b.rows.length;
             b.slots[row] = q.slot;
             b.timesMs[row] = c.timesMs[q.readingAt] as number;
-            b.readings.set(c.values.subarray(q.readingAt * C, (q.readingAt + 1) * C), row * C);
+            const from = q.readingAt * C;
+            for (let ch = 0; ch < C; ch++) b.readings[row * C + ch] = c.values[from + ch] as number;
             b.rows.push(q);
           }
           const count = b.rows.length;
