@@ -28,6 +28,8 @@ export interface PipelineDependencies {
   readonly onError: (error: unknown, where: string) => void;
   /** Called when an idle device is evicted (after its last points were written). */
   readonly onEvict?: (eviction: Eviction) => void;
+  /** Told the duration of each batched model step, seconds, and how many devices it advanced. */
+  readonly onStep?: (seconds: number, devices: number) => void;
   readonly now: () => number;
 }
 
@@ -113,6 +115,7 @@ export function createPipeline(deps: PipelineDependencies, o: PipelineOptions): 
       },
       maxBatch: o.maxBatch,
       scheduler,
+      ...(deps.onStep === undefined ? {} : { onStep: deps.onStep }),
     }),
   );
 

@@ -32,6 +32,8 @@ export interface ScoreStepOptions extends DeadLetterOptions {
   readonly maxBatch?: number;
   /** Schedules the end of a batching round (delay 0: the next macrotask). Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
+  /** Told the duration of each batched `observe` call (one model step over `devices` rows), seconds. */
+  readonly onStep?: (seconds: number, devices: number) => void;
 }
 
 interface DeviceQueue {
@@ -148,7 +150,9 @@ export function scoreStep(options: ScoreStepOptions): OperatorFunction<ReadingCh
           let out: ScoredBatch | null = null;
           let failure = '';
           try {
+            const t0 = performance.now();
             out = batch.observe(b.slots, count, b.readings, b.timesMs);
+            options.onStep?.((performance.now() - t0) / 1000, count);
           } catch (error) {
             failure = `DetectorBatch.observe of model '${round.model}' threw: ${errorText(error)}`;
           }

@@ -110,6 +110,24 @@ describe('scoreStep', () => {
     expect(pa.filter((p) => p.ready).length).toBe(7 - detector.warmupReadings);
   });
 
+  it('tells onStep the duration and the device count of every batched observe call', () => {
+    const ts = testScheduler();
+    const { slots, calls } = counted(detector.createBatch(4));
+    const steps: [number, number][] = [];
+    const a = chunkOf('d1', series, 0, 3);
+    const b = chunkOf('d2', series, 10, 2);
+    let points = 0;
+    ts.run(({ cold }) => {
+      cold('(ab)|', { a, b })
+        .pipe(scoreStep({ ...options(recorder(), slots, { scheduler: ts }), onStep: (seconds, devices) => steps.push([seconds, devices]) }))
+        .subscribe(() => points++);
+    });
+    expect(points).toBe(5);
+    expect(steps.map(([, devices]) => devices)).toEqual(calls);
+    expect(steps.map(([, devices]) => devices)).toEqual([2, 2, 1]);
+    for (const [seconds] of steps) expect(seconds).toBeGreaterThanOrEqual(0);
+  });
+
   it('several chunks of one device in a round are stepped one after the other', () => {
     const ts = testScheduler();
     const { slots, calls } = counted(detector.createBatch(4));
