@@ -337,19 +337,19 @@ export async function startService(config: Config, log: Logger, now: () => numbe
 
     // Go.
     let seq = 0;
-    await source.start((topic, payload, receivedAtMs) => {
+    await source.startSettling((topic, payload, receivedAtMs, settle) => {
       if (partition.kind === 'hash') {
         const route = codecFor(topic);
         if (route !== null && !ownsDevice(route.match.device)) {
           status.otherPartition++;
+          settle();
           return;
         }
       }
       status.received++;
-      return new Promise<void>((resolve) => {
-        const message: InboundMessage = { topic, payload, receivedAtMs, seq: seq++, ack: resolve };
-        pipeline.push(message);
-      });
+      // Acknowledged (settled) when its points are stored or it was dead-lettered.
+      const message: InboundMessage = { topic, payload, receivedAtMs, seq: seq++, ack: settle };
+      pipeline.push(message);
     });
     log.info({ broker: config.mqtt.url, models: [...detectors.keys()], output: out.kind, http: httpUrl, partition: partition.kind === 'hash' ? `${partition.index}/${partition.count}` : partition.kind }, 'convwatch running');
     const timer = setInterval(() => {

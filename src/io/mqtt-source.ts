@@ -39,6 +39,13 @@ export interface SourceLogger {
  */
 export type MessageHandler = (topic: string, payload: Buffer, receivedAtMs: number) => void | Promise<void>;
 
+/**
+ * A {@link MessageHandler} that reports its outcome through `settle` instead of a returned promise
+ * (no promise per message on the hot path): `settle()` when the message is handled, `settle(error)`
+ * when it is not (no PUBACK; redelivered after a reconnect). Later calls are ignored.
+ */
+export type SettlingHandler = (topic: string, payload: Buffer, receivedAtMs: number, settle: (error?: unknown) => void) => void;
+
 /** Counters of an {@link MqttSource}. */
 export interface MqttSourceStats {
   received: number;
@@ -89,13 +96,18 @@ export class MqttSource {
     return { ...this.counters, heldAcks: this.gate.held };
   }
 
-  private runHandler(handler: MessageHandler, topic: string, payload: Buffer, ok: () => void, fail: (e: unknown) => void): void {
+  /** Runs the handler; `done` is called once, with the error when the message was not handled. */
+  private runHandler(handler: SettlingHandler, topic: string, payload: Buffer, done: (error?: unknown) => void): void {
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      done(error);
+    };
     try {
-      const r = handler(topic, payload, this.now());
-      if (r instanceof Promise) r.then(ok, fail);
-      else ok();
+      handler(topic, payload, this.now(), settle);
     } catch (e) {
-      fail(e);
+      settle(e ?? new Error('handler threw'));
     }
   }
 
@@ -155,6 +167,15 @@ export class MqttSource {
    * @throws Error when the first connection or subscription fails (later disconnects reconnect).
    */
   async start(handler: MessageHandler): Promise<void> {
+    await this.startSettling((topic, payload, receivedAtMs, settle) => {
+      const r = handler(topic, payload, receivedAtMs);
+      if (r instanceof Promise) r.then(() => settle(), (e: unknown) => settle(e ?? new Error('handler rejected')));
+      else settle();
+    });
+  }
+
+  /** As {@link start}, with a handler that settles each message through a callback. */
+  async startSettling(handler: SettlingHandler): Promise<void> {
     if (this.client !== null) throw new Error('MqttSource.start: already started');
     const o = this.options;
     const clientOptions: IClientOptions = {
@@ -191,25 +212,22 @@ export class MqttSource {
       this.counters.received++;
       // mqtt-packet hands a Buffer (a view into the socket's read chunk): no copy needed.
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const topic = packet.topic;
       if (packet.qos !== 1 || packet.messageId === undefined) {
         // QoS 0: nothing to acknowledge.
-        this.runHandler(handler, packet.topic, payload, () => {}, (e) => this.logFailure(packet.topic, e));
+        this.runHandler(handler, topic, payload, (e) => {
+          if (e !== undefined) this.logFailure(topic, e);
+        });
         callback();
         return;
       }
-      const { entry, duplicate } = this.gate.admit(packet.messageId, packet.dup === true, packet.topic, payload);
+      const { entry, duplicate } = this.gate.admit(packet.messageId, packet.dup === true, topic, payload);
       if (duplicate) this.counters.redeliveries++;
       else
-        this.runHandler(
-          handler,
-          packet.topic,
-          payload,
-          () => this.settle(entry, true),
-          (e) => {
-            this.logFailure(packet.topic, e);
-            this.settle(entry, false);
-          },
-        );
+        this.runHandler(handler, topic, payload, (e) => {
+          if (e !== undefined) this.logFailure(topic, e);
+          this.settle(entry, e === undefined);
+        });
       // MQTT.js sends the PUBACK from inside this callback: the gate captures it (see the
       // _sendPacket wrapper) and MQTT.js moves on to the next packet at once.
       callback();

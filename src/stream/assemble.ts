@@ -274,6 +274,18 @@ export function assemble(options: AssembleOptions): OperatorFunction<DecodedSamp
         if (t === state.lastEmittedMs) return drop('duplicate', `device '${state.device}' already has a reading at ${t}`);
         if (t < state.lastEmittedMs && late === 'drop') return drop('late', `time ${t} is before the device's last reading at ${state.lastEmittedMs}`);
 
+        if (state.pending.length === 0 && t > state.lastEmittedMs && (values.kind === 'ordered' || values.entries.length === C)) {
+          // A whole reading with nothing pending before it is final at once: no pending entry
+          // (what emit() would do for a complete reading, without its allocations).
+          const readingValues = new Float32Array(C);
+          if (values.kind === 'ordered') for (let c = 0; c < C; c++) readingValues[c] = values.values[c] as number;
+          else for (const [name, value] of values.entries) readingValues[state.indexOf.get(name) as number] = value;
+          for (let c = 0; c < C; c++) if (t > (state.lastSeenMs[c] as number)) state.lastSeenMs[c] = t;
+          state.lastValues.set(readingValues);
+          state.lastEmittedMs = t;
+          subscriber.next({ device: state.device, model: state.model, tags: sample.tags, timeMs: t, values: readingValues, sources: [sample.source] });
+          return;
+        }
         let at = 0;
         while (at < state.pending.length && (state.pending[at] as Pending).timeMs < t) at++;
         let p = state.pending[at];

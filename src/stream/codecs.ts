@@ -150,7 +150,13 @@ export function parseJsonObject(text: string, options: PayloadOptions): PayloadR
   const value = json.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('invalid-json', `expected a JSON object, got ${jsonKind(value)}`);
   const record = value as Record<string, unknown>;
-  const timeField = options.timestampFields.find((name) => Object.hasOwn(record, name));
+  let timeField: string | undefined;
+  for (const name of options.timestampFields) {
+    if (Object.hasOwn(record, name)) {
+      timeField = name;
+      break;
+    }
+  }
   let timeMs: number | null = null;
   if (timeField !== undefined && options.timestamp === 'payload') {
     const time = parseTime(record[timeField], options.timestampFormat, `time member '${timeField}'`);
