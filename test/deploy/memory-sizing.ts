@@ -8,8 +8,8 @@
 
 /** Resident memory of `convwatch run` with one device slot, idle, MiB. */
 export const BASE_RSS_MIB = 105;
-/** Added resident memory per slot of pipeline.maxDevices once the devices are live, bytes (the e2e bench, bench/RESULTS.md: 21.4–23.4 KB over four runs, the largest used; an earlier hand measurement gave 18.2). */
-export const BYTES_PER_DEVICE = 23_400;
+/** Added resident memory per slot of pipeline.maxDevices once the devices are live, bytes (the e2e bench, bench/RESULTS.md: 21.4–23.5 KB over six runs, the largest used; an earlier hand measurement gave 18.2). */
+export const BYTES_PER_DEVICE = 23_500;
 /** Added memory per point held in influx.maxBufferedPoints during an InfluxDB outage, bytes. */
 export const BYTES_PER_BUFFERED_POINT = 1_700;
 
