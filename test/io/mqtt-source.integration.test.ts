@@ -25,6 +25,18 @@ async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** A handler that records each message's `i` and holds it unsettled until the test resolves it. */
+function holdingHandler(): { handler: (topic: string, payload: Buffer) => Promise<void>; seen: number[]; resolvers: Array<() => void> } {
+  const seen: number[] = [];
+  const resolvers: Array<() => void> = [];
+  const handler = (_t: string, payload: Buffer): Promise<void> =>
+    new Promise<void>((resolve) => {
+      seen.push((JSON.parse(payload.toString()) as { i: number }).i);
+      resolvers.push(resolve);
+    });
+  return { handler, seen, resolvers };
+}
+
 describe('MqttSource against a real Mosquitto', () => {
   const broker = useMosquitto();
   let source: MqttSource | null = null;
@@ -83,17 +95,24 @@ describe('MqttSource against a real Mosquitto', () => {
     expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
+  /** Every PUBACK reached the broker: a new connection of the session receives only a new message. */
+  async function expectNothingLeft(clientId: string, topic: string): Promise<void> {
+    await source?.close();
+    const after: number[] = [];
+    source = new MqttSource(options(broker().url, clientId), silent);
+    await source.start((_t, payload) => {
+      after.push((JSON.parse(payload.toString()) as { i: number }).i);
+    });
+    await publishMany(broker().url, topic, 1);
+    await waitFor(() => after.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(after).toEqual([0]);
+  }
+
   it('hands over the next messages before earlier ones are settled, and acknowledges in arrival order', async () => {
-    const resolvers: Array<() => void> = [];
-    const seen: number[] = [];
+    const { handler, seen, resolvers } = holdingHandler();
     source = new MqttSource(options(broker().url, 'src-deferred'), silent);
-    await source.start(
-      (_t, payload) =>
-        new Promise<void>((resolve) => {
-          seen.push((JSON.parse(payload.toString()) as { i: number }).i);
-          resolvers.push(resolve);
-        }),
-    );
+    await source.start(handler);
     await publishMany(broker().url, 'plant/p4/data', 10);
     // With acks waiting for each handler, only the first message would ever arrive.
     await waitFor(() => seen.length === 10);
@@ -104,17 +123,7 @@ describe('MqttSource against a real Mosquitto', () => {
     resolvers[0]?.();
     await waitFor(() => source!.stats().acked === 10);
     expect(source.stats().heldAcks).toBe(0);
-    // Every PUBACK reached the broker: after a restart of the session only a new message arrives.
-    await source.close();
-    const after: number[] = [];
-    source = new MqttSource(options(broker().url, 'src-deferred'), silent);
-    await source.start((_t, payload) => {
-      after.push((JSON.parse(payload.toString()) as { i: number }).i);
-    });
-    await publishMany(broker().url, 'plant/p4/data', 1);
-    await waitFor(() => after.length === 1);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(after).toEqual([0]);
+    await expectNothingLeft('src-deferred', 'plant/p4/data');
   });
 
   it('messages not yet settled when the connection ends are redelivered to the next session', async () => {
@@ -153,16 +162,9 @@ describe('MqttSource against a real Mosquitto', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     const proxyUrl = `mqtt://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     try {
-      const resolvers: Array<() => void> = [];
-      const seen: number[] = [];
+      const { handler, seen, resolvers } = holdingHandler();
       source = new MqttSource(options(proxyUrl, 'src-cut'), silent);
-      await source.start(
-        (_t, payload) =>
-          new Promise<void>((resolve) => {
-            seen.push((JSON.parse(payload.toString()) as { i: number }).i);
-            resolvers.push(resolve);
-          }),
-      );
+      await source.start(handler);
       await publishMany(broker().url, 'plant/p6/data', 10);
       await waitFor(() => seen.length === 10);
       for (const s of sockets) s.destroy();
@@ -172,17 +174,7 @@ describe('MqttSource against a real Mosquitto', () => {
       expect(source.stats().acked).toBe(0);
       for (const r of resolvers) r();
       await waitFor(() => source!.stats().acked === 10);
-      // Nothing is left at the broker: a fresh connection of the session gets only a new message.
-      await source.close();
-      const after: number[] = [];
-      source = new MqttSource(options(broker().url, 'src-cut'), silent);
-      await source.start((_t, payload) => {
-        after.push((JSON.parse(payload.toString()) as { i: number }).i);
-      });
-      await publishMany(broker().url, 'plant/p6/data', 1);
-      await waitFor(() => after.length === 1);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(after).toEqual([0]);
+      await expectNothingLeft('src-cut', 'plant/p6/data');
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => proxy.close(() => r()));
