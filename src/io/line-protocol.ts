@@ -156,16 +156,12 @@ function remember(cache: Map<string, string>, raw: string, escaped: string): str
 }
 
 /**
- * One point as a line (without the trailing newline), or null when no field is left after
- * leaving out non-finite numbers.
- * @throws LineProtocolError naming the bad part (see the module comment for the rules);
- *   `timeMs` must be a safe integer.
+ * The series part of a line: the escaped measurement and the non-empty tags sorted by key,
+ * `measurement[,key=value…]`.
+ * @throws LineProtocolError naming the bad measurement or tag.
  */
-export function encodePoint(point: PointRecord): string | null {
-  if (!Number.isSafeInteger(point.timeMs)) throw new LineProtocolError('timeMs', String(point.timeMs), 'is not a safe integer of ms');
-  const m = point.measurement;
-  let line = measurementCache.get(m) ?? remember(measurementCache, m, escapeMeasurement(m));
-  const tags = point.tags;
+function seriesKey(measurement: string, tags: Readonly<Record<string, string>>): string {
+  let line = measurementCache.get(measurement) ?? remember(measurementCache, measurement, escapeMeasurement(measurement));
   const tagKeys = Object.keys(tags);
   if (tagKeys.length > 1) tagKeys.sort();
   for (let i = 0; i < tagKeys.length; i++) {
@@ -174,6 +170,18 @@ export function encodePoint(point: PointRecord): string | null {
     if (value === '') continue;
     line += ',' + (tagKeyCache.get(key) ?? remember(tagKeyCache, key, escapeKey(key, 'tag key'))) + '=' + (tagValueCache.get(value) ?? remember(tagValueCache, value, escapeTagValue(value, `tag "${key}"`)));
   }
+  return line;
+}
+
+/**
+ * One point as a line (without the trailing newline), or null when no field is left after
+ * leaving out non-finite numbers.
+ * @throws LineProtocolError naming the bad part (see the module comment for the rules);
+ *   `timeMs` must be a safe integer.
+ */
+export function encodePoint(point: PointRecord): string | null {
+  if (!Number.isSafeInteger(point.timeMs)) throw new LineProtocolError('timeMs', String(point.timeMs), 'is not a safe integer of ms');
+  let line = seriesKey(point.measurement, point.tags);
   let separator = ' ';
   const fields = point.fields;
   for (const key in fields) {
@@ -226,14 +234,8 @@ export class LineTemplate {
    *   {@link encodePoint}).
    */
   constructor(measurement: string, tags: Readonly<Record<string, string>>, fieldNames: readonly string[]) {
-    let prefix = escapeMeasurement(measurement);
-    for (const key of Object.keys(tags).sort()) {
-      const value = tags[key] as string;
-      if (value === '') continue;
-      prefix += `,${escapeKey(key, 'tag key')}=${escapeTagValue(value, `tag "${key}"`)}`;
-    }
-    this.prefix = prefix;
-    this.keys = fieldNames.map((name) => `${escapeKey(name, 'field key')}=`);
+    this.prefix = seriesKey(measurement, tags);
+    this.keys = fieldNames.map((name) => `${fieldKeyCache.get(name) ?? remember(fieldKeyCache, name, escapeKey(name, 'field key'))}=`);
     this.lastValues = new Float64Array(fieldNames.length).fill(Number.NaN);
     this.lastTexts = fieldNames.map(() => '');
   }
