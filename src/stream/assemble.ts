@@ -152,12 +152,16 @@ export function assemble(options: AssembleOptions): OperatorFunction<DecodedSamp
           }
           for (let c = 0; c < C; c++) if (p.present[c] === 0) p.values[c] = state.lastValues[c] as number;
         }
-        // An accepted late reading is passed on but does not become the device's latest state.
-        if (p.timeMs > state.lastEmittedMs) {
-          state.lastValues.set(p.values);
-          state.lastEmittedMs = p.timeMs;
+        pass(state, p.timeMs, p.values, p.tags, p.sources);
+      };
+
+      /** Hands a complete reading on. An accepted late reading does not become the device's latest state. */
+      const pass = (state: DeviceState, timeMs: number, values: Float32Array, tags: Readonly<Record<string, string>>, sources: InboundMessage[]): void => {
+        if (timeMs > state.lastEmittedMs) {
+          state.lastValues.set(values);
+          state.lastEmittedMs = timeMs;
         }
-        subscriber.next({ device: state.device, model: state.model, tags: p.tags, timeMs: p.timeMs, values: p.values, sources: p.sources });
+        subscriber.next({ device: state.device, model: state.model, tags, timeMs, values, sources });
       };
 
       const isFinal = (state: DeviceState, p: Pending): boolean => {
@@ -275,15 +279,12 @@ export function assemble(options: AssembleOptions): OperatorFunction<DecodedSamp
         if (t < state.lastEmittedMs && late === 'drop') return drop('late', `time ${t} is before the device's last reading at ${state.lastEmittedMs}`);
 
         if (state.pending.length === 0 && t > state.lastEmittedMs && (values.kind === 'ordered' || values.entries.length === C)) {
-          // A whole reading with nothing pending before it is final at once: no pending entry
-          // (what emit() would do for a complete reading, without its allocations).
+          // A whole reading with nothing pending before it is final at once: no pending entry.
           const readingValues = new Float32Array(C);
           if (values.kind === 'ordered') for (let c = 0; c < C; c++) readingValues[c] = values.values[c] as number;
           else for (const [name, value] of values.entries) readingValues[state.indexOf.get(name) as number] = value;
           for (let c = 0; c < C; c++) if (t > (state.lastSeenMs[c] as number)) state.lastSeenMs[c] = t;
-          state.lastValues.set(readingValues);
-          state.lastEmittedMs = t;
-          subscriber.next({ device: state.device, model: state.model, tags: sample.tags, timeMs: t, values: readingValues, sources: [sample.source] });
+          pass(state, t, readingValues, sample.tags, [sample.source]);
           return;
         }
         let at = 0;
