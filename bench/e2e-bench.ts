@@ -4,7 +4,6 @@
  * service scores every reading with the demo model (8 channels) and writes points to a
  * line-protocol file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,9 @@ import mqtt from 'mqtt';
 import { parseConfig } from '../src/config/load-config.js';
 import { replay, type ReplayRow } from '../src/io/replay-publisher.js';
 import { simulate } from '../src/sim/sensor-simulator.js';
+import { type ManagedProcess, spawnManaged } from '../test/support/managed-process.js';
 import { startMosquitto } from '../test/support/servers.js';
+import { waitFor } from '../test/support/wait-for.js';
 import { markdownTable } from './harness.js';
 
 export interface E2eRow {
@@ -26,68 +27,61 @@ export interface E2eRow {
 const NODE_TSX = [process.execPath, '--import', 'tsx'] as const;
 const DIST_MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-/** A child process whose stdout and stderr lines are collected. */
+/** A managed child (test/support: output kept, never outlives the bench) whose lines are collected from the start. */
 interface Child {
-  readonly process: ChildProcess;
-  readonly lines: string[];
-  /** Resolves with the first line (seen or to come) that contains `text`. */
+  readonly process: ManagedProcess;
+  /** Resolves with the first line, seen or to come, that contains `text`. */
   lineWith(text: string, timeoutMs?: number): Promise<string>;
-  exited: Promise<number | null>;
+  /** Resolves with the exit code once the child has exited (keeps the bench alive meanwhile). */
+  exitCode(timeoutMs?: number): Promise<number | null>;
 }
 
-function startChild(command: readonly string[], env: NodeJS.ProcessEnv = process.env): Child {
-  const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
+function startChild(name: string, command: readonly string[], env?: NodeJS.ProcessEnv): Child {
+  const proc = spawnManaged({ name, command: command[0] as string, args: command.slice(1), ...(env === undefined ? {} : { env }) });
   const lines: string[] = [];
-  const waiters: { text: string; resolve: (line: string) => void }[] = [];
-  const onData = (() => {
-    let rest = '';
-    return (d: Buffer): void => {
-      rest += d.toString();
-      const parts = rest.split('\n');
-      rest = parts.pop() as string;
-      for (const line of parts) {
-        lines.push(line);
-        for (const w of [...waiters]) if (line.includes(w.text)) w.resolve(line);
-      }
-    };
-  })();
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  proc.onLine((line) => lines.push(line));
+  const failure = (what: string): Error => new Error(`${name}: ${what}:\n${proc.logs().slice(-2000)}`);
   return {
-    process: child,
-    lines,
-    exited,
+    process: proc,
+    // Event-driven (no polling in the bench process while contenders are measured); the timer
+    // keeps the event loop alive, since managed children are unref'd.
     lineWith: (text, timeoutMs = 60_000) =>
       new Promise<string>((resolve, reject) => {
         const seen = lines.find((l) => l.includes(text));
         if (seen !== undefined) return resolve(seen);
-        const timer = setTimeout(() => reject(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
-        const w = {
-          text,
-          resolve: (line: string) => {
-            clearTimeout(timer);
-            waiters.splice(waiters.indexOf(w), 1);
-            resolve(line);
-          },
-        };
-        waiters.push(w);
-        void exited.then((code) => reject(new Error(`exited with ${code} before a line with ${JSON.stringify(text)}:\n${lines.slice(-20).join('\n')}`)));
+        const timer = setTimeout(() => reject(failure(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms`)), timeoutMs);
+        const off = proc.onLine((line) => {
+          if (!line.includes(text)) return;
+          clearTimeout(timer);
+          off();
+          resolve(line);
+        });
+        void proc.exited.then((exit) => {
+          clearTimeout(timer);
+          off();
+          const late = lines.find((l) => l.includes(text));
+          if (late !== undefined) resolve(late);
+          else reject(failure(`exited (${JSON.stringify(exit)}) before a line with ${JSON.stringify(text)}`));
+        });
       }),
+    exitCode: async (timeoutMs = 60_000) => {
+      await waitFor(() => proc.exitInfo() !== undefined, { what: `${name} to exit`, timeoutMs, progress: () => proc.logs().slice(-2000) });
+      return (proc.exitInfo() as { code: number | null }).code;
+    },
   };
 }
 
 /** Runs the publisher child (bench/e2e-publisher.ts) and resolves with its report. */
 async function publishFromChild(url: string, clientId: string, topicTemplate: string, devices: number, rowsPerDevice: number): Promise<{ startMs: number; endMs: number; published: number }> {
-  const child = startChild([...NODE_TSX, fileURLToPath(new URL('./e2e-publisher.ts', import.meta.url)), url, clientId, topicTemplate, String(devices), String(rowsPerDevice)]);
+  const child = startChild('publisher', [...NODE_TSX, fileURLToPath(new URL('./e2e-publisher.ts', import.meta.url)), url, clientId, topicTemplate, String(devices), String(rowsPerDevice)]);
   const line = await child.lineWith('"startMs"', 600_000);
-  await child.exited;
+  await child.exitCode();
   return JSON.parse(line) as { startMs: number; endMs: number; published: number };
 }
 
 /** The raw subscriber child (bench/e2e-raw-subscriber.ts). */
 function rawSubscriber(url: string, id: string, mode: 'register' | 'count', expected = 0): Child {
-  return startChild([...NODE_TSX, fileURLToPath(new URL('./e2e-raw-subscriber.ts', import.meta.url)), url, id, `${id}/+/t`, mode, String(expected)]);
+  return startChild('raw subscriber', [...NODE_TSX, fileURLToPath(new URL('./e2e-raw-subscriber.ts', import.meta.url)), url, id, `${id}/+/t`, mode, String(expected)]);
 }
 
 /** Writes the service's configuration file: demo model, one JSON topic per device, points to a file. */
@@ -111,15 +105,14 @@ async function serviceConfigFile(url: string, id: string, dir: string): Promise<
 
 /** Starts `node dist/cli/main.js run` (the shipped build) and resolves once it runs, with its own start time. */
 async function startServiceChild(configFile: string): Promise<{ child: Child; runningAtMs: number; running: string }> {
-  const child = startChild([process.execPath, DIST_MAIN, 'run', '--config', configFile], { ...process.env, CONVWATCH_LOG_LEVEL: 'info' });
+  const child = startChild('convwatch run', [process.execPath, DIST_MAIN, 'run', '--config', configFile], { ...process.env, CONVWATCH_LOG_LEVEL: 'info' });
   const running = await child.lineWith('"convwatch running"');
   return { child, runningAtMs: (JSON.parse(running) as { time: number }).time, running };
 }
 
 async function stopServiceChild(child: Child): Promise<void> {
-  child.process.kill('SIGTERM');
-  const code = await child.exited;
-  if (code !== 0) throw new Error(`service exited with ${code}:\n${child.lines.slice(-20).join('\n')}`);
+  const exit = await child.process.stop('SIGTERM', 60_000);
+  if (exit.code !== 0) throw new Error(`service exited with ${JSON.stringify(exit)}:\n${child.process.logs().slice(-2000)}`);
 }
 
 /**
@@ -195,7 +188,7 @@ export async function runE2eBench(options: { quick: boolean }): Promise<E2eRow[]
       // Backlog, raw.
       {
         const id = `rawq${round}`;
-        await rawSubscriber(broker.url, id, 'register').exited;
+        await rawSubscriber(broker.url, id, 'register').exitCode();
         await publishFromChild(broker.url, `pub-${id}`, `${id}/{device}/t`, devices, perDevice);
         const sub = rawSubscriber(broker.url, id, 'count', n);
         const r = JSON.parse(await sub.lineWith('"lastMs"', 600_000)) as { firstMs: number; lastMs: number; received: number };

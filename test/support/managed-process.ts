@@ -25,6 +25,8 @@ export interface ManagedProcessOptions {
   readonly args: readonly string[];
   /** Working directory; default: the test process's. */
   readonly cwd?: string;
+  /** Environment; default: the test process's. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Bytes of combined stdout+stderr kept for `logs()` (oldest dropped first); default 1 MiB. */
   readonly maxLogBytes?: number;
 }
@@ -72,6 +74,7 @@ export function spawnManaged(options: ManagedProcessOptions): ManagedProcess {
   }
   const child = spawn(options.command, [...options.args], {
     cwd: options.cwd,
+    ...(options.env === undefined ? {} : { env: options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logChunks: string[] = [];
