@@ -2,45 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conv1d } from '../../src/nn/conv1d.js';
 import { conv1dReference } from '../../src/nn/conv1d-reference.js';
-import type { Conv1dOptions, PaddingMode } from '../../src/nn/conv1d-options.js';
-import { Rng } from '../../src/nn/random.js';
 import { tensor, type Tensor } from '../../src/nn/tensor.js';
-import { randn } from '../support/random-tensor.js';
+import { conv1dCase, conv1dConfigs } from '../support/random-tensor.js';
 
 
 const FC_SEED = 20261122;
 
 describe('conv1d fast path ≡ direct reference', () => {
   it('agrees on random valid configurations (fast-check)', () => {
-    const config = fc.record({
-      batch: fc.integer({ min: 1, max: 3 }),
-      groups: fc.integer({ min: 1, max: 3 }),
-      cinG: fc.integer({ min: 1, max: 4 }),
-      coutG: fc.integer({ min: 1, max: 4 }),
-      kernelSize: fc.integer({ min: 1, max: 5 }),
-      stride: fc.integer({ min: 1, max: 3 }),
-      dilation: fc.integer({ min: 1, max: 3 }),
-      length: fc.integer({ min: 1, max: 40 }),
-      padding: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant('same' as const), fc.constant('valid' as const)),
-      paddingMode: fc.constantFrom<PaddingMode>('zeros', 'reflect', 'replicate', 'circular'),
-      bias: fc.boolean(),
-      seed: fc.integer(),
-    });
     fc.assert(
-      fc.property(config, (c) => {
-        const rng = new Rng(c.seed);
-        const cin = c.cinG * c.groups;
-        const cout = c.coutG * c.groups;
-        const x = randn(rng, [c.batch, cin, c.length]);
-        const w = randn(rng, [cout, c.cinG, c.kernelSize]);
-        const b = c.bias ? randn(rng, [cout]) : null;
-        const opts: Conv1dOptions = {
-          stride: c.padding === 'same' ? 1 : c.stride,
-          padding: c.padding,
-          dilation: c.dilation,
-          groups: c.groups,
-          paddingMode: c.paddingMode,
-        };
+      fc.property(conv1dConfigs({ maxCinG: 4, maxCoutG: 4, maxLength: 40 }), (c) => {
+        const { x, w, b, opts } = conv1dCase(c);
         let expected: Tensor;
         try {
           expected = conv1dReference(x, w, b, opts);

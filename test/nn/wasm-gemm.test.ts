@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { causalConv1d } from '../../src/nn/causal-conv1d.js';
 import { conv1d } from '../../src/nn/conv1d.js';
-import type { Conv1dOptions, PaddingMode } from '../../src/nn/conv1d-options.js';
 import { conv1dReference } from '../../src/nn/conv1d-reference.js';
 import { jsGemmKernel, type GemmKernel, type PackedMatrix } from '../../src/nn/gemm.js';
 import { Rng } from '../../src/nn/random.js';
@@ -10,7 +9,7 @@ import { StreamingConv1d } from '../../src/nn/streaming-conv1d.js';
 import { Tcn, type TcnConfig } from '../../src/nn/tcn.js';
 import { tensor, type Tensor } from '../../src/nn/tensor.js';
 import { createWasmGemmKernel, defaultGemmKernel, wasmSimdAvailable } from '../../src/nn/wasm-gemm.js';
-import { concatColumns, randn, randomChunking, sliceColumns } from '../support/random-tensor.js';
+import { concatColumns, conv1dCase, conv1dConfigs, randn, randomChunking, sliceColumns } from '../support/random-tensor.js';
 
 const FC_SEED = 20261123;
 /** Unit roundoff of float32. */
@@ -311,33 +310,9 @@ describe('conv1d and the TCN on the wasm-simd kernel', () => {
   const kernel: GemmKernel = createWasmGemmKernel();
 
   it('conv1d agrees with conv1dReference within the float32 accumulation bound (fast-check)', () => {
-    const config = fc.record({
-      batch: fc.integer({ min: 1, max: 3 }),
-      groups: fc.integer({ min: 1, max: 3 }),
-      cinG: fc.integer({ min: 1, max: 12 }),
-      coutG: fc.integer({ min: 1, max: 20 }),
-      kernelSize: fc.integer({ min: 1, max: 5 }),
-      stride: fc.integer({ min: 1, max: 3 }),
-      dilation: fc.integer({ min: 1, max: 3 }),
-      length: fc.integer({ min: 1, max: 300 }),
-      padding: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant('same' as const), fc.constant('valid' as const)),
-      paddingMode: fc.constantFrom<PaddingMode>('zeros', 'reflect', 'replicate', 'circular'),
-      bias: fc.boolean(),
-      seed: fc.integer(),
-    });
     fc.assert(
-      fc.property(config, (c) => {
-        const rng = new Rng(c.seed);
-        const x = randn(rng, [c.batch, c.cinG * c.groups, c.length]);
-        const w = randn(rng, [c.coutG * c.groups, c.cinG, c.kernelSize]);
-        const b = c.bias ? randn(rng, [c.coutG * c.groups]) : null;
-        const opts: Conv1dOptions = {
-          stride: c.padding === 'same' ? 1 : c.stride,
-          padding: c.padding,
-          dilation: c.dilation,
-          groups: c.groups,
-          paddingMode: c.paddingMode,
-        };
+      fc.property(conv1dConfigs({ maxCinG: 12, maxCoutG: 20, maxLength: 300 }), (c) => {
+        const { x, w, b, opts } = conv1dCase(c);
         let expected: Tensor;
         try {
           expected = conv1dReference(x, w, b, opts);

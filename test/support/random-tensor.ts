@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import type { Conv1dOptions, PaddingMode } from '../../src/nn/conv1d-options.js';
 import { Rng } from '../../src/nn/random.js';
 import { tensor, type Tensor } from '../../src/nn/tensor.js';
 
@@ -47,4 +49,49 @@ export function expectBitwiseEqual(actual: Float32Array, expected: Float32Array)
   for (let i = 0; i < expected.length; i++) {
     if (actual[i] !== expected[i]) throw new Error(`element ${i}: ${actual[i]} ≠ expected ${expected[i]}`);
   }
+}
+
+/** A random Conv1d configuration drawn by {@link conv1dConfigs}. */
+export interface Conv1dConfig {
+  batch: number;
+  groups: number;
+  cinG: number;
+  coutG: number;
+  kernelSize: number;
+  stride: number;
+  dilation: number;
+  length: number;
+  padding: number | 'same' | 'valid';
+  paddingMode: PaddingMode;
+  bias: boolean;
+  seed: number;
+}
+
+/** Random Conv1d configurations, every option; some combinations are invalid on purpose. */
+export function conv1dConfigs(limits: { maxCinG: number; maxCoutG: number; maxLength: number }): fc.Arbitrary<Conv1dConfig> {
+  return fc.record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    cinG: fc.integer({ min: 1, max: limits.maxCinG }),
+    coutG: fc.integer({ min: 1, max: limits.maxCoutG }),
+    kernelSize: fc.integer({ min: 1, max: 5 }),
+    stride: fc.integer({ min: 1, max: 3 }),
+    dilation: fc.integer({ min: 1, max: 3 }),
+    length: fc.integer({ min: 1, max: limits.maxLength }),
+    padding: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant('same' as const), fc.constant('valid' as const)),
+    paddingMode: fc.constantFrom<PaddingMode>('zeros', 'reflect', 'replicate', 'circular'),
+    bias: fc.boolean(),
+    seed: fc.integer(),
+  });
+}
+
+/** The input, weight, bias and options of a configuration (stride 1 with 'same', as PyTorch requires). */
+export function conv1dCase(c: Conv1dConfig): { x: Tensor; w: Tensor; b: Tensor | null; opts: Conv1dOptions } {
+  const rng = new Rng(c.seed);
+  const cout = c.coutG * c.groups;
+  const x = randn(rng, [c.batch, c.cinG * c.groups, c.length]);
+  const w = randn(rng, [cout, c.cinG, c.kernelSize]);
+  const b = c.bias ? randn(rng, [cout]) : null;
+  const opts: Conv1dOptions = { stride: c.padding === 'same' ? 1 : c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, paddingMode: c.paddingMode };
+  return { x, w, b, opts };
 }
