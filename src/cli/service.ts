@@ -56,7 +56,8 @@ const POINT_FIELDS = ['threshold', 'anomaly', 'ready', 'score'] as const;
  */
 class PointEncoder {
   private readonly templates = new Map<string, LineTemplate | null>();
-  private readonly values = new Map<string, Float64Array>();
+  /** Per model: field names in line order, and the array their values are gathered in. */
+  private readonly layouts = new Map<string, { names: readonly string[]; values: Float64Array }>();
 
   constructor(
     private readonly measurement: string,
@@ -65,43 +66,44 @@ class PointEncoder {
   ) {}
 
   encode(p: ScoredPoint): SinkPoint {
+    let layout = this.layouts.get(p.model);
+    if (layout === undefined) {
+      const names = [...POINT_FIELDS, ...this.channelsOf(p.model).map((c) => `contrib_${c}`)];
+      this.layouts.set(p.model, (layout = { names, values: new Float64Array(names.length) }));
+    }
+    const v = layout.values;
+    v[0] = p.threshold;
+    v[1] = p.anomaly;
+    v[2] = p.ready ? 1 : 0;
+    v[3] = p.ready ? p.score : Number.NaN; // NaN fields are left out of the line
+    for (let i = POINT_FIELDS.length; i < v.length; i++) v[i] = p.ready ? (p.contrib[i - POINT_FIELDS.length] as number) : Number.NaN;
+    let receivedAtMs = Number.POSITIVE_INFINITY;
+    for (const s of p.sources) if (s.receivedAtMs < receivedAtMs) receivedAtMs = s.receivedAtMs;
+    const received = Number.isFinite(receivedAtMs) ? receivedAtMs : undefined;
+    const timeMs = Math.round(p.timeMs);
+
     let key = `${p.device}\u0000${p.model}`;
     for (const tag in p.tags) key += `\u0000${tag}=${p.tags[tag] as string}`;
     let template = this.templates.get(key);
-    const channels = this.channelsOf(p.model);
     if (template === undefined) {
       if (this.templates.size >= this.maxSeries) this.templates.clear();
       try {
-        template = new LineTemplate(this.measurement, { ...p.tags, device: p.device, model: p.model }, [...POINT_FIELDS, ...channels.map((c) => `contrib_${c}`)]);
+        template = new LineTemplate(this.measurement, this.tagsOf(p), layout.names);
       } catch (e) {
         if (!(e instanceof LineProtocolError)) throw e;
         template = null;
       }
       this.templates.set(key, template);
     }
-    let receivedAtMs = Number.POSITIVE_INFINITY;
-    for (const s of p.sources) if (s.receivedAtMs < receivedAtMs) receivedAtMs = s.receivedAtMs;
-    const received = Number.isFinite(receivedAtMs) ? receivedAtMs : undefined;
-    const timeMs = Math.round(p.timeMs);
-    if (template === null) return this.record(p, channels, timeMs, received);
-    let v = this.values.get(p.model);
-    if (v === undefined) this.values.set(p.model, (v = new Float64Array(POINT_FIELDS.length + channels.length)));
-    v[0] = p.threshold;
-    v[1] = p.anomaly;
-    v[2] = p.ready ? 1 : 0;
-    v[3] = p.ready ? p.score : Number.NaN;
-    for (let i = 0; i < channels.length; i++) v[4 + i] = p.ready ? (p.contrib[i] as number) : Number.NaN;
-    return template.encode(v, timeMs, received) ?? this.record(p, channels, timeMs, received);
+    const line = template?.encode(v, timeMs, received) ?? null;
+    if (line !== null) return line;
+    // Names that cannot be written, or no finite field: the sink refuses the record and counts it.
+    const fields = Object.fromEntries(layout.names.map((name, i) => [name, v[i] as number]));
+    return { measurement: this.measurement, tags: this.tagsOf(p), fields, timeMs, ...(received === undefined ? {} : { receivedAtMs: received }) };
   }
 
-  /** The same point as a record (for the sink to refuse and count when it cannot be written). */
-  private record(p: ScoredPoint, channels: readonly string[], timeMs: number, receivedAtMs: number | undefined): PointRecord {
-    const fields: Record<string, number> = { threshold: p.threshold, anomaly: p.anomaly, ready: p.ready ? 1 : 0 };
-    if (p.ready) {
-      fields['score'] = p.score;
-      channels.forEach((c, i) => (fields[`contrib_${c}`] = p.contrib[i] as number));
-    }
-    return { measurement: this.measurement, tags: { ...p.tags, device: p.device, model: p.model }, fields, timeMs, ...(receivedAtMs === undefined ? {} : { receivedAtMs }) };
+  private tagsOf(p: ScoredPoint): Record<string, string> {
+    return { ...p.tags, device: p.device, model: p.model };
   }
 }
 
