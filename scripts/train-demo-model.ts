@@ -9,6 +9,7 @@
 import { fitDetector } from '../src/detect/fit-detector.js';
 import { saveModel } from '../src/io/model-dir.js';
 import { trainingKernel } from '../src/cli/kernels.js';
+import { concatenatedValues } from '../src/sim/scenarios.js';
 import { simulate } from '../src/sim/sensor-simulator.js';
 
 const SEED = 7;
@@ -17,9 +18,7 @@ const ROWS = 6000;
 const out = process.argv[2] ?? 'models/demo';
 
 const rec = simulate({ devices: DEVICES, rows: ROWS, anomalies: 'none' }, SEED);
-const C = rec.channels.length;
-const values = new Float32Array(DEVICES * ROWS * C);
-rec.devices.forEach((d, i) => values.set(d.values, i * ROWS * C));
+const values = concatenatedValues(rec);
 const t0 = performance.now();
 const fitted = fitDetector({
   name: 'demo-machine',

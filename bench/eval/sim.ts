@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { scoringKernel, trainingKernel } from '../../src/cli/kernels.js';
 import { DEFAULT_FIT_FORECAST, fitDetector } from '../../src/detect/fit-detector.js';
 import { FORECAST_KINDS } from '../../src/model/forecaster.js';
+import { concatenatedValues, everyKindTour } from '../../src/sim/scenarios.js';
 import { simulate } from '../../src/sim/sensor-simulator.js';
 import { streamRows } from './stream-rows.js';
 
@@ -23,14 +24,6 @@ const TRAIN_DEVICES = 6;
 const TRAIN_ROWS = 6000;
 const TEST_ROWS = 4000;
 const TEST_DEVICES = ['m-1', 'm-2'];
-const KINDS = [
-  { kind: 'spike', channels: ['pressure_bar'], lengthRows: 3, magnitude: 8 },
-  { kind: 'level-shift', channels: ['flow_m3h'], lengthRows: 120, magnitude: 4 },
-  { kind: 'stuck', channels: ['temperature_c'], lengthRows: 120, magnitude: 1 },
-  { kind: 'variance', channels: ['vibration_rms_mm_s'], lengthRows: 120, magnitude: 4 },
-  { kind: 'frequency', channels: ['speed_rpm'], lengthRows: 200, magnitude: 2 },
-  { kind: 'correlation', channels: ['power_kw'], lengthRows: 200, magnitude: 1 },
-] as const;
 const CLOSE_MARGIN_ROWS = 10;
 const WARMUP_ROWS = 125;
 
@@ -39,9 +32,7 @@ const forecast = FORECAST_KINDS.find((f) => f === a.forecast);
 if (forecast === undefined) throw new Error(`--forecast must be one of ${FORECAST_KINDS.join(', ')}, got '${a.forecast}'`);
 
 const train = simulate({ devices: TRAIN_DEVICES, rows: TRAIN_ROWS, anomalies: 'none' }, TRAIN_SEED);
-const C = train.channels.length;
-const values = new Float32Array(TRAIN_DEVICES * TRAIN_ROWS * C);
-train.devices.forEach((d, i) => values.set(d.values, i * TRAIN_ROWS * C));
+const values = concatenatedValues(train);
 const t0 = performance.now();
 const fitted = fitDetector({
   name: 'sim',
@@ -57,14 +48,7 @@ const fitted = fitDetector({
 });
 const fitMs = performance.now() - t0;
 
-const anomalies = TEST_DEVICES.flatMap((device) => {
-  let start = 400;
-  return KINDS.map((k) => {
-    const an = { ...k, channels: [...k.channels], device, startRow: start };
-    start += k.lengthRows + 400;
-    return an;
-  });
-});
+const anomalies = everyKindTour(TEST_DEVICES);
 const rec = simulate({ devices: TEST_DEVICES, rows: TEST_ROWS, anomalies }, 1);
 const perKind: Record<string, { detected: number; total: number }> = {};
 let falseAlarms = 0;

@@ -7,21 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRun, type StartedRun } from '../../src/cli/run-command.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { replay, type ReplayRow } from '../../src/io/replay-publisher.js';
+import { EVERY_KIND_TOUR, everyKindTour } from '../../src/sim/scenarios.js';
 import { simulate, type SimulatedRecording } from '../../src/sim/sensor-simulator.js';
 import { useMosquitto } from '../support/servers.js';
 
 const MODEL_DIR = fileURLToPath(new URL('../../models/demo/', import.meta.url));
 const ROWS = 4000;
 const DEVICES = ['m-1', 'm-2'];
-/** One anomaly of every kind per device, 400 normal rows apart (explicit, so every kind occurs). */
-const KINDS = [
-  { kind: 'spike', channels: ['pressure_bar'], lengthRows: 3, magnitude: 8 },
-  { kind: 'level-shift', channels: ['flow_m3h'], lengthRows: 120, magnitude: 4 },
-  { kind: 'stuck', channels: ['temperature_c'], lengthRows: 120, magnitude: 1 },
-  { kind: 'variance', channels: ['vibration_rms_mm_s'], lengthRows: 120, magnitude: 4 },
-  { kind: 'frequency', channels: ['speed_rpm'], lengthRows: 200, magnitude: 2 },
-  { kind: 'correlation', channels: ['power_kw'], lengthRows: 200, magnitude: 1 },
-] as const;
 /** Rows after a segment's end still counted as its own (the event closes a few readings later). */
 const CLOSE_MARGIN_ROWS = 10;
 
@@ -41,14 +33,8 @@ describe('a labelled recording replayed through Mosquitto into the running servi
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'convwatch-replayed-'));
-    const anomalies = DEVICES.flatMap((device) => {
-      let start = 400;
-      return KINDS.map((k) => {
-        const a = { ...k, channels: [...k.channels], device, startRow: start };
-        start += k.lengthRows + 400;
-        return a;
-      });
-    });
+    // One anomaly of every kind per device, 400 normal rows apart (explicit, so every kind occurs).
+    const anomalies = everyKindTour(DEVICES);
     rec = simulate({ devices: DEVICES, rows: ROWS, anomalies }, 1);
   });
   afterAll(async () => {
@@ -123,7 +109,7 @@ describe('a labelled recording replayed through Mosquitto into the running servi
     const falseAlarmRate = falseAlarms / normalRows;
     console.log(`replayed detection: ${JSON.stringify(perKind)}; event recall ${(totals.detected / totals.total).toFixed(3)}; false-alarm rate ${(100 * falseAlarmRate).toFixed(2)} % of ${normalRows} normal rows`);
     for (const [kind, k] of Object.entries(perKind)) expect(k.detected / k.total, kind).toBeGreaterThanOrEqual(MIN_KIND_RECALL);
-    expect(Object.keys(perKind).sort()).toEqual(KINDS.map((k) => k.kind).sort());
+    expect(Object.keys(perKind).sort()).toEqual(EVERY_KIND_TOUR.map((k) => k.kind).sort());
     expect(totals.detected / totals.total).toBeGreaterThanOrEqual(MIN_EVENT_RECALL);
     expect(falseAlarmRate).toBeLessThanOrEqual(MAX_FALSE_ALARM_RATE);
   });
